@@ -1,0 +1,142 @@
+/**
+ * Chooses and prepares the TF.js backend. The only place in the toolkit that calls
+ * `tf.setBackend`. Order for `auto`: `tensorflow` when `@tensorflow/tfjs-node-gpu` or
+ * `@tensorflow/tfjs-node` is installed, else `wasm` (with the project's convolution
+ * gradient kernels). `webgpu` and `cpu` are chosen explicitly.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { registerWasmKernels } from "./wasm_kernels.ts";
+
+export const BACKENDS = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+export type BackendName = typeof BACKENDS[number];
+
+/** Which backend runs and why it was chosen. */
+export interface BackendChoice {
+  requested: BackendName;
+  backend: Exclude<BackendName, "auto">;
+  reason: string;
+}
+
+/** Thrown when a requested backend cannot run here; the message says why and what to do. */
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+const NODE_MODULES_CANDIDATES = [
+  new URL("../../node_modules/", import.meta.url),
+  new URL(`file://${Deno.cwd()}/node_modules/`),
+];
+
+function findPackageDir(pkg: string): URL | undefined {
+  for (const base of NODE_MODULES_CANDIDATES) {
+    const dir = new URL(`${pkg}/`, base);
+    if (existsSync(fileURLToPath(new URL("package.json", dir)))) return dir;
+  }
+  return undefined;
+}
+
+let current: BackendChoice | undefined;
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function currentBackend(): BackendChoice | undefined {
+  return current;
+}
+
+async function tryTensorflow(): Promise<string | undefined> {
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    if (findPackageDir(pkg) === undefined) continue;
+    try {
+      // a variable specifier: Deno must not try to download it when it is absent
+      const spec = `npm:${pkg}`;
+      await import(spec);
+      if (await tf.setBackend("tensorflow")) return pkg;
+    } catch (e) {
+      throw new BackendUnavailableError(
+        `${pkg} is installed but failed to load (${(e as Error).message.split("\n")[0]}); ` +
+          `reinstall it with 'deno install --allow-scripts=npm:${pkg}' or choose --backend wasm`,
+      );
+    }
+  }
+  return undefined;
+}
+
+async function initWasm(): Promise<void> {
+  const dir = findPackageDir("@tensorflow/tfjs-backend-wasm");
+  if (dir === undefined) {
+    throw new BackendUnavailableError(
+      "the wasm backend's files were not found under node_modules/@tensorflow/tfjs-backend-wasm; run 'deno install' in the project",
+    );
+  }
+  setWasmPaths(new URL("dist/", dir).href);
+  registerWasmKernels();
+  if (!(await tf.setBackend("wasm"))) throw new BackendUnavailableError("the wasm backend failed to initialise");
+}
+
+async function initWebgpu(): Promise<string> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter() : null;
+  if (!adapter) {
+    throw new BackendUnavailableError("WebGPU has no adapter on this machine (navigator.gpu.requestAdapter() returned null)");
+  }
+  await import("@tensorflow/tfjs-backend-webgpu");
+  if (!(await tf.setBackend("webgpu"))) throw new BackendUnavailableError("the webgpu backend failed to initialise");
+  const info = (adapter as { info?: { device?: string; description?: string }; isFallbackAdapter?: boolean });
+  const name = info.info?.description || info.info?.device || "unknown adapter";
+  return `${name}${info.isFallbackAdapter ? " (software fallback adapter)" : ""}`;
+}
+
+/**
+ * Prepares `requested` and makes it the active backend. Asking for a backend that is
+ * not available throws `BackendUnavailableError`; there is no silent fallback.
+ */
+export async function initBackend(requested: BackendName = "auto"): Promise<BackendChoice> {
+  if (!BACKENDS.includes(requested)) {
+    throw new RangeError(`backend must be one of ${BACKENDS.join(", ")}, got '${requested}'`);
+  }
+  // silence TF.js's "install tfjs-node" banner and debug checks
+  tf.env().set("PROD", true);
+  let choice: BackendChoice;
+  switch (requested) {
+    case "auto": {
+      const pkg = await tryTensorflow();
+      if (pkg !== undefined) {
+        choice = { requested, backend: "tensorflow", reason: `auto: ${pkg} is installed` };
+      } else {
+        await initWasm();
+        choice = {
+          requested,
+          backend: "wasm",
+          reason: "auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed, so wasm (XNNPACK, SIMD, one thread)",
+        };
+      }
+      break;
+    }
+    case "tensorflow": {
+      const pkg = await tryTensorflow();
+      if (pkg === undefined) {
+        throw new BackendUnavailableError(
+          "backend 'tensorflow' needs @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node installed (see README); use --backend wasm or auto",
+        );
+      }
+      choice = { requested, backend: "tensorflow", reason: `requested; ${pkg} loaded` };
+      break;
+    }
+    case "webgpu":
+      choice = { requested, backend: "webgpu", reason: `requested; adapter: ${await initWebgpu()}` };
+      break;
+    case "wasm":
+      await initWasm();
+      choice = { requested, backend: "wasm", reason: "requested" };
+      break;
+    case "cpu":
+      if (!(await tf.setBackend("cpu"))) throw new BackendUnavailableError("the cpu backend failed to initialise");
+      choice = { requested, backend: "cpu", reason: "requested (pure JavaScript, slow)" };
+      break;
+  }
+  await tf.ready();
+  current = choice;
+  return choice;
+}

@@ -1,0 +1,167 @@
+/**
+ * Convolution gradient kernels for the `wasm` backend.
+ *
+ * TF.js 4.22's wasm backend ships no `Conv2DBackpropFilter` (so no convnet can train on
+ * it) and a slow `Conv2DBackpropInput`. Both are rewritten here in terms of the
+ * kernels the backend runs fast (XNNPACK convolution, matrix multiply):
+ * - filter gradient: a convolution of the input with dy, batch and channels swapped
+ *   (the forward stride becomes a dilation);
+ * - input gradient: a stride-1 convolution of dy (zero-dilated when the forward stride
+ *   is > 1) with the flipped, in/out-transposed filter.
+ * Both are checked against the `cpu` backend in tests/backend/wasm_kernels_test.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  dilations?: number | [number, number];
+}
+
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC") {
+    throw new TypeError(`wasm convolution gradients support NHWC only, got ${attrs.dataFormat}`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+  );
+}
+
+/**
+ * dW as a convolution with batch and channels swapped: x -> [Cin, Hp, Wp, N] is the
+ * "image", dy -> [OH, OW, N, Cout] the "filter", the forward stride becomes the
+ * dilation; the valid output [Cin, >=KH, >=KW, Cout] is cropped and transposed.
+ * XNNPACK runs it at forward-convolution speed (an im2col built from slices and a
+ * transposed-operand matmul was 10-40x slower on the wasm backend).
+ * x [N,H,W,Cin], dy [N,OH,OW,Cout] -> [KH,KW,Cin,Cout].
+ */
+export function conv2dFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: ConvAttrs,
+): tf.Tensor4D {
+  const info = convInfo(x.shape, filterShape, attrs);
+  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
+  const [kh, kw, cin, cout] = filterShape;
+  const [n, h, w] = x.shape;
+  return tf.tidy(() => {
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && h === oh && w === ow) {
+      // 1x1 stride 1: dW^T = dy^T . x, with the small operand transposed explicitly
+      // (the wasm matmul is slow with transposeA)
+      const dyT = tf.transpose(tf.reshape(dy, [n * oh * ow, cout])); // [Cout, M]
+      const dwT = tf.matMul(dyT, tf.reshape(x, [n * oh * ow, cin])); // [Cout, Cin]
+      return tf.reshape(tf.transpose(dwT), filterShape);
+    }
+    // rows/cols the windows cover: (o - 1) * s + k, starting at -pad
+    const needH = (oh - 1) * sh + kh;
+    const needW = (ow - 1) * sw + kw;
+    const bottom = needH - h - padInfo.top;
+    const right = needW - w - padInfo.left;
+    let xp: tf.Tensor4D = tf.pad(x, [[0, 0], [padInfo.top, Math.max(0, bottom)], [padInfo.left, Math.max(0, right)], [
+      0,
+      0,
+    ]]);
+    if (bottom < 0 || right < 0) xp = tf.slice(xp, [0, 0, 0, 0], [n, needH, needW, cin]);
+    const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, N]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [OH, OW, N, Cout]
+    const r = tf.conv2d(xT, dyT, 1, "valid", "NHWC", [sh, sw]); // [Cin, KH, KW, Cout]
+    return tf.transpose(r, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** dx as a stride-1 convolution of (dilated) dy with the flipped filter. -> [N,H,W,Cin]. */
+export function conv2dInputGradient(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  attrs: ConvAttrs,
+): tf.Tensor4D {
+  const info = convInfo(inputShape, filter.shape, attrs);
+  const { strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, padInfo } = info;
+  const [kh, kw, cin, cout] = filter.shape;
+  const [n, h, w] = inputShape;
+  return tf.tidy(() => {
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && oh === h && ow === w) {
+      const dx = tf.matMul(tf.reshape(dy, [n * oh * ow, cout]), tf.reshape(filter, [cin, cout]), false, true);
+      return tf.reshape(dx, inputShape);
+    }
+    let d: tf.Tensor4D = dy;
+    if (sh > 1 || sw > 1) {
+      // zero-dilate: [N,OH,OW,C] -> [N,OH,1,OW,1,C] -> pad -> [N,OH*sh,OW*sw,C] -> crop
+      const e = tf.reshape(dy, [n, oh, 1, ow, 1, cout]);
+      const p = tf.pad(e, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+      d = tf.slice(tf.reshape(p, [n, oh * sh, ow * sw, cout]) as tf.Tensor4D, [0, 0, 0, 0], [
+        n,
+        (oh - 1) * sh + 1,
+        (ow - 1) * sw + 1,
+        cout,
+      ]);
+    }
+    const lh = (oh - 1) * sh + 1;
+    const lw = (ow - 1) * sw + 1;
+    const top = kh - 1 - padInfo.top;
+    const left = kw - 1 - padInfo.left;
+    const bottom = h + kh - 1 - top - lh;
+    const right = w + kw - 1 - left - lw;
+    // negative pads (only possible with unusual explicit paddings) become crops
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+      d = tf.slice(d, [0, Math.max(0, -top), Math.max(0, -left), 0], [
+        n,
+        lh - Math.max(0, -top) - Math.max(0, -bottom),
+        lw - Math.max(0, -left) - Math.max(0, -right),
+        cout,
+      ]);
+    }
+    // flip the taps with a gather (the wasm Reverse kernel is slow), swap in/out channels
+    const taps = Array.from({ length: kh * kw }, (_, i) => kh * kw - 1 - i);
+    const rev = tf.reshape(tf.gather(tf.reshape(filter, [kh * kw, cin, cout]), taps), [kh, kw, cin, cout]);
+    const flipped = tf.transpose(rev, [0, 1, 3, 2]); // [KH,KW,Cout,Cin]
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ];
+    return tf.conv2d(d, flipped as tf.Tensor4D, 1, pad);
+  });
+}
+
+let registered = false;
+
+/** Registers the project's `Conv2DBackpropFilter` and `Conv2DBackpropInput` for `wasm`. Idempotent. */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const name of ["Conv2DBackpropFilter", "Conv2DBackpropInput"]) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+      return conv2dFilterGradient(x, dy, a.filterShape, a) as unknown as tf.TensorInfo;
+    },
+  });
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+      return conv2dInputGradient(dy, filter, a.inputShape, a) as unknown as tf.TensorInfo;
+    },
+  });
+}

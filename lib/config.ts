@@ -1,0 +1,191 @@
+/**
+ * One typed training configuration with named defaults. Layers override in this
+ * order: defaults < the data set's published hyper-parameters < `--config` file <
+ * flags. `resolveConfig` validates once and the result is written into every run
+ * folder as `config.json`.
+ */
+import type { BackendName } from "./backend/backend.ts";
+import { BACKENDS } from "./backend/backend.ts";
+
+export const DATASETS = ["synth", "raf-db", "affectnet", "sfew", "fer2013", "ferplus", "folder"] as const;
+export type DatasetName = typeof DATASETS[number];
+export const MODES = ["adadf", "baseline", "class", "label"] as const;
+export type Mode = typeof MODES[number];
+
+export interface SynthConfig {
+  trainSize: number;
+  testSize: number;
+  annotators: number;
+  ambiguousFraction: number;
+  difficulty: "easy" | "normal";
+}
+
+export interface TrainConfig {
+  dataset: DatasetName;
+  dataPath: string | null;
+  mode: Mode;
+  backbone: "resnet18" | "resnet50";
+  /** channels of conv1/layer1; 64 is torchvision's ResNet, the SynthFER default narrows it */
+  width: number;
+  imageSize: number;
+  attentionOn: "logits" | "features";
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** ExponentialLR gamma, per epoch */
+  lrGamma: number;
+  /** t of eq. 7 */
+  threshold: number;
+  /** beta of eq. 15-16 */
+  beta: number;
+  minWeight: number;
+  maxWeight: number;
+  /** delta of eq. 10 */
+  margin: number;
+  /** share of the batch in the high-attention group, eq. 9 */
+  tops: number;
+  thresholdRows: "paper" | "code";
+  detachTargets: boolean;
+  /** "auto": frozen when pretrained weights are loaded, trained from random weights (METHOD.md) */
+  freezeStem: boolean | "auto";
+  /** mine class distributions on augmented training images, as the official code's loader does */
+  miningAugment: boolean;
+  augment: { flip: boolean; erasing: boolean };
+  /** fraction of training labels flipped per class (Table 4 protocol) */
+  noise: number;
+  noiseFile: string | null;
+  seed: number;
+  backend: BackendName;
+  pretrained: string | null;
+  out: string | null;
+  trackedSamples: number;
+  synth: SynthConfig;
+}
+
+/** The defaults: the official recipe, sized so that `deno task train` runs in minutes on 2 CPU cores. */
+export const DEFAULT_CONFIG: TrainConfig = {
+  dataset: "synth",
+  dataPath: null,
+  mode: "adadf",
+  backbone: "resnet18",
+  width: 16,
+  imageSize: 48,
+  attentionOn: "logits",
+  epochs: 15,
+  batchSize: 64,
+  lr: 1e-3,
+  lrGamma: 0.9,
+  threshold: 0.7,
+  beta: 3,
+  minWeight: 0.2,
+  maxWeight: 1,
+  margin: 0.07,
+  tops: 0.7,
+  thresholdRows: "paper",
+  detachTargets: false,
+  freezeStem: "auto",
+  miningAugment: true,
+  augment: { flip: true, erasing: true },
+  noise: 0,
+  noiseFile: null,
+  seed: 1,
+  backend: "auto",
+  pretrained: null,
+  out: null,
+  trackedSamples: 12,
+  synth: { trainSize: 2100, testSize: 700, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" },
+};
+
+/** Published hyper-parameters per data set (METHOD.md), applied unless the user sets them. */
+export const DATASET_PRESETS: Record<DatasetName, Partial<TrainConfig>> = {
+  "synth": {},
+  "raf-db": { threshold: 0.7, beta: 3, batchSize: 64, width: 64, imageSize: 100, epochs: 75 },
+  "affectnet": { threshold: 0.5, beta: 5, batchSize: 64, width: 64, imageSize: 100, epochs: 75 },
+  "sfew": { threshold: 0.5, beta: 5, batchSize: 16, width: 64, imageSize: 224, epochs: 75 },
+  "fer2013": { threshold: 0.7, beta: 3, batchSize: 64, width: 64, imageSize: 100, epochs: 75 },
+  "ferplus": { threshold: 0.7, beta: 3, batchSize: 64, width: 64, imageSize: 100, epochs: 75 },
+  "folder": { threshold: 0.7, beta: 3, batchSize: 64, width: 64, imageSize: 100, epochs: 75 },
+};
+
+/** A configuration problem; the message names the field, the value and what was expected. */
+export class ConfigError extends RangeError {
+  override name = "ConfigError";
+}
+
+type Layer = Partial<Omit<TrainConfig, "synth" | "augment">> & {
+  synth?: Partial<SynthConfig>;
+  augment?: Partial<TrainConfig["augment"]>;
+};
+
+/** Merges the layers (later wins) over the defaults and the data set's preset, then validates. */
+export function resolveConfig(...layers: Layer[]): TrainConfig {
+  const dataset = layers.reduce<DatasetName>((d, l) => (l.dataset ?? d) as DatasetName, DEFAULT_CONFIG.dataset);
+  if (!DATASETS.includes(dataset)) {
+    throw new ConfigError(`dataset must be one of ${DATASETS.join(", ")}, got '${dataset}'`);
+  }
+  let cfg: TrainConfig = structuredClone(DEFAULT_CONFIG);
+  for (const layer of [DATASET_PRESETS[dataset] as Layer, ...layers]) {
+    for (const key of Object.keys(layer) as (keyof Layer)[]) {
+      if (!(key in DEFAULT_CONFIG)) {
+        throw new ConfigError(`unknown configuration key '${key}'; expected one of ${Object.keys(DEFAULT_CONFIG).join(", ")}`);
+      }
+    }
+    cfg = {
+      ...cfg,
+      ...(layer as Partial<TrainConfig>),
+      synth: { ...cfg.synth, ...(layer.synth ?? {}) },
+      augment: { ...cfg.augment, ...(layer.augment ?? {}) },
+    };
+  }
+  validateConfig(cfg);
+  return cfg;
+}
+
+function check(ok: boolean, message: string) {
+  if (!ok) throw new ConfigError(message);
+}
+
+const isInt = (x: unknown, min: number) => Number.isInteger(x) && (x as number) >= min;
+const inRange = (x: unknown, lo: number, hi: number) => typeof x === "number" && x >= lo && x <= hi;
+
+/** Throws `ConfigError` naming the first invalid field, its value and the expected range. */
+export function validateConfig(c: TrainConfig): void {
+  check(MODES.includes(c.mode), `mode must be one of ${MODES.join(", ")}, got '${c.mode}'`);
+  check(c.backbone === "resnet18" || c.backbone === "resnet50", `backbone must be resnet18 or resnet50, got '${c.backbone}'`);
+  check(isInt(c.width, 2), `width must be an integer >= 2 (64 = torchvision), got ${c.width}`);
+  check(isInt(c.imageSize, 16) && c.imageSize <= 512, `image-size must be an integer in [16, 512], got ${c.imageSize}`);
+  check(c.attentionOn === "logits" || c.attentionOn === "features", `attentionOn must be logits or features, got '${c.attentionOn}'`);
+  check(isInt(c.epochs, 1), `epochs must be an integer >= 1, got ${c.epochs}`);
+  check(isInt(c.batchSize, 2), `batch-size must be an integer >= 2, got ${c.batchSize}`);
+  check(typeof c.lr === "number" && c.lr > 0 && c.lr < 10, `lr must be a number in (0, 10), got ${c.lr}`);
+  check(typeof c.lrGamma === "number" && c.lrGamma > 0 && c.lrGamma <= 1, `lrGamma must be in (0, 1], got ${c.lrGamma}`);
+  check(inRange(c.threshold, 0, 1), `threshold must be in [0, 1], got ${c.threshold}`);
+  check(typeof c.beta === "number" && c.beta > 0, `beta must be a number > 0, got ${c.beta}`);
+  check(inRange(c.minWeight, 0, 1), `min-weight must be in [0, 1], got ${c.minWeight}`);
+  check(inRange(c.maxWeight, 0, 1) && c.maxWeight >= c.minWeight, `max-weight must be in [min-weight, 1], got ${c.maxWeight}`);
+  check(inRange(c.margin, 0, 1), `margin must be in [0, 1], got ${c.margin}`);
+  check(typeof c.tops === "number" && c.tops > 0 && c.tops < 1, `tops must be in (0, 1), got ${c.tops}`);
+  const m = Math.floor(c.tops * c.batchSize);
+  check(m >= 1 && m < c.batchSize, `tops x batch-size must leave both rank groups non-empty, got ${c.tops} x ${c.batchSize}`);
+  check(c.thresholdRows === "paper" || c.thresholdRows === "code", `thresholdRows must be paper or code, got '${c.thresholdRows}'`);
+  check(typeof c.detachTargets === "boolean", `detachTargets must be true or false, got ${c.detachTargets}`);
+  check(typeof c.freezeStem === "boolean" || c.freezeStem === "auto", `freeze-stem must be true, false or auto, got ${c.freezeStem}`);
+  check(typeof c.miningAugment === "boolean", `miningAugment must be true or false, got ${c.miningAugment}`);
+  check(inRange(c.noise, 0, 0.99), `noise must be in [0, 1), got ${c.noise}`);
+  check(isInt(c.seed, 0), `seed must be an integer >= 0, got ${c.seed}`);
+  check(BACKENDS.includes(c.backend), `backend must be one of ${BACKENDS.join(", ")}, got '${c.backend}'`);
+  check(isInt(c.trackedSamples, 0), `trackedSamples must be an integer >= 0, got ${c.trackedSamples}`);
+  check(isInt(c.synth.trainSize, 7), `synth.trainSize must be an integer >= 7, got ${c.synth.trainSize}`);
+  check(isInt(c.synth.testSize, 7), `synth.testSize must be an integer >= 7, got ${c.synth.testSize}`);
+  check(isInt(c.synth.annotators, 1), `synth.annotators must be an integer >= 1, got ${c.synth.annotators}`);
+  check(inRange(c.synth.ambiguousFraction, 0, 1), `synth.ambiguousFraction must be in [0, 1], got ${c.synth.ambiguousFraction}`);
+  check(c.synth.difficulty === "easy" || c.synth.difficulty === "normal", `synth.difficulty must be easy or normal, got '${c.synth.difficulty}'`);
+  if (c.dataset !== "synth") {
+    throw new ConfigError(`dataset '${c.dataset}' is not readable yet (only 'synth' is; real data set readers are a later issue)`);
+  }
+}
+
+/** Whether the stem is frozen for this configuration (METHOD.md's table). */
+export function stemFrozen(c: TrainConfig): boolean {
+  return c.freezeStem === "auto" ? c.pretrained !== null : c.freezeStem;
+}

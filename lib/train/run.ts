@@ -1,0 +1,194 @@
+/**
+ * A whole training run, as `deno task train` and the notebooks start it: choose the
+ * backend, load the data, build the model, train, and write the run folder (every
+ * file written atomically, so a reader never sees half a file).
+ *
+ * Run folder (README "Run folder"):
+ *   config.json, metrics.jsonl, class_distributions.jsonl, attention.jsonl,
+ *   tracked.jsonl, features.npy + features.json, weights_last.safetensors,
+ *   weights_best.safetensors, summary.json.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type BackendChoice, initBackend } from "../backend/backend.ts";
+import { stemFrozen, type TrainConfig } from "../config.ts";
+import { CLASSES } from "../data/classes.ts";
+import { loadSynthFer } from "../data/synthfer.ts";
+import { flipLabels } from "../data/label_noise.ts";
+import type { ImageSplit } from "../data/batches.ts";
+import { AdaDfNet } from "../model/adadf_net.ts";
+import { encodeSafetensors } from "../model/safetensors.ts";
+import { encodeNpy, writeFileAtomic } from "../util/files.ts";
+import { Prng } from "../util/prng.ts";
+import { type EpochMetrics, type EpochResult, type TrainEvent, trainAdaDf } from "./trainer.ts";
+
+export interface RunSummary {
+  testAccuracy: number;
+  bestTestAccuracy: number;
+  bestEpoch: number;
+  testAccuracyTrue?: number;
+  bestTestAccuracyTrue?: number;
+  epochsCompleted: number;
+  wallSeconds: number;
+  backend: string;
+  backendReason: string;
+  skippedImages: number;
+  architecture: string;
+  parameterCount: number;
+  inputSize: number;
+  narrowed: boolean;
+  mode: string;
+  seed: number;
+}
+
+export interface RunOptions {
+  /** progress and log lines (the CLI prints them; a notebook may show them in place) */
+  onEvent?: (e: TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics }) => void;
+}
+
+/** The default run folder: runs/<dataset>-<mode>-<timestamp>. */
+export function defaultRunDir(cfg: TrainConfig): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return join("runs", `${cfg.dataset}-${cfg.mode}-s${cfg.seed}-${stamp}`);
+}
+
+/** Loads the configured data set into memory (SynthFER today). */
+export async function loadData(cfg: TrainConfig, log: (m: string) => void = () => {}) {
+  const ds = await loadSynthFer({
+    seed: cfg.seed,
+    trainSize: cfg.synth.trainSize,
+    testSize: cfg.synth.testSize,
+    imageSize: cfg.imageSize,
+    annotators: cfg.synth.annotators,
+    ambiguousFraction: cfg.synth.ambiguousFraction,
+    difficulty: cfg.synth.difficulty,
+  }, (done, total) => log(`generating SynthFER: ${done}/${total} faces`));
+  log(`SynthFER ${ds.fromCache ? "loaded from cache" : "generated and cached"} at ${ds.cachePath}`);
+  let train: ImageSplit = ds.train;
+  let flipped: number[] = [];
+  if (cfg.noise > 0) {
+    const r = flipLabels(ds.train.labels, cfg.noise, CLASSES.length, new Prng(cfg.seed + 7919));
+    train = { ...ds.train, labels: r.labels };
+    flipped = Array.from(r.flipped);
+  }
+  return { train, test: ds.test as ImageSplit, flipped, numClasses: CLASSES.length, imageSize: cfg.imageSize };
+}
+
+function architectureName(cfg: TrainConfig): string {
+  const depth = cfg.backbone === "resnet18" ? "ResNet-18" : "ResNet-50";
+  return cfg.width === 64 ? `${depth} dual-branch Ada-DF` : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
+}
+
+/**
+ * Runs a whole training and writes the run folder `out` (created; must be empty or new).
+ * Returns the summary that is also written to `summary.json`.
+ */
+export async function runTraining(cfg: TrainConfig, out: string, options: RunOptions = {}): Promise<RunSummary> {
+  const emit = options.onEvent ?? (() => {});
+  const log = (message: string) => emit({ type: "log", message });
+  const t0 = performance.now();
+  const dir = resolve(out);
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new RangeError(`run folder ${dir} is not empty; choose a new --out (resuming is a later issue)`);
+  }
+  mkdirSync(dir, { recursive: true });
+
+  const choice: BackendChoice = await initBackend(cfg.backend);
+  log(`backend: ${choice.backend} (${choice.reason})`);
+  const data = await loadData(cfg, log);
+  const net = new AdaDfNet({ backbone: cfg.backbone, width: cfg.width, numClasses: data.numClasses, attentionOn: cfg.attentionOn }, {
+    seed: cfg.seed,
+  });
+  const architecture = architectureName(cfg);
+  log(`model: ${architecture}, ${net.parameterCount().toLocaleString("en")} parameters, input ${cfg.imageSize}x${cfg.imageSize}, stem ${stemFrozen(cfg) ? "frozen" : "trained"}`);
+
+  const write = (name: string, text: string) => writeFileAtomic(join(dir, name), text);
+  write("config.json", JSON.stringify({ ...cfg, out: dir, resolvedBackend: choice.backend, backendReason: choice.reason, stemFrozen: stemFrozen(cfg), classes: CLASSES }, null, 2) + "\n");
+  if (data.flipped.length > 0) write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+
+  const lines: Record<string, string[]> = { metrics: [], class_distributions: [], attention: [], tracked: [] };
+  const appendJsonl = (name: keyof typeof lines, obj: unknown) => {
+    lines[name].push(JSON.stringify(obj, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)));
+    write(`${name}.jsonl`, lines[name].join("\n") + "\n");
+  };
+  // epoch 0: the threshold rows every class starts from
+  const { initialClassDistributions } = await import("../method/class_distributions.ts");
+  const init = initialClassDistributions(data.numClasses, cfg.threshold);
+  appendJsonl("class_distributions", {
+    epoch: 0,
+    rows: init,
+    mined: init.map(() => false),
+    replaced: init.map(() => true),
+    diagonal: init.map(() => NaN),
+    counts: init.map(() => 0),
+  });
+
+  const saveWeights = async (name: string, epoch: number) => {
+    const arrays = await net.toArrays();
+    const bytes = encodeSafetensors(arrays, {
+      format: "ada-df-ts",
+      layout: "tfjs (conv [KH,KW,Cin,Cout], linear [in,out])",
+      epoch: String(epoch),
+      config: JSON.stringify({ backbone: cfg.backbone, width: cfg.width, numClasses: data.numClasses, attentionOn: cfg.attentionOn, imageSize: cfg.imageSize }),
+    });
+    writeFileAtomic(join(dir, name), bytes);
+  };
+
+  let best = { acc: -1, epoch: 0, accTrue: undefined as number | undefined };
+  let last: EpochMetrics | undefined;
+  const onEpoch = async (r: EpochResult) => {
+    last = r.metrics;
+    appendJsonl("metrics", r.metrics);
+    appendJsonl("class_distributions", r.classDistributions);
+    appendJsonl("attention", r.attention);
+    appendJsonl("tracked", r.tracked);
+    const n = data.test.labels.length;
+    writeFileAtomic(join(dir, "features.npy"), encodeNpy(r.test.features, [n, r.test.featureDim]));
+    write("features.json", JSON.stringify({
+      epoch: r.metrics.epoch,
+      branch: "target",
+      shape: [n, r.test.featureDim],
+      classes: CLASSES,
+      labels: Array.from(data.test.labels),
+      predictions: Array.from({ length: n }, (_, i) => {
+        let b = 0;
+        for (let c = 1; c < data.numClasses; c++) if (r.test.logits[i * data.numClasses + c] > r.test.logits[i * data.numClasses + b]) b = c;
+        return b;
+      }),
+      attention: Array.from(r.test.attention),
+    }) + "\n");
+    await saveWeights("weights_last.safetensors", r.metrics.epoch);
+    if (r.metrics.testAccuracy > best.acc) {
+      best = { acc: r.metrics.testAccuracy, epoch: r.metrics.epoch, accTrue: r.metrics.testAccuracyTrue };
+      await saveWeights("weights_best.safetensors", r.metrics.epoch);
+    }
+    emit({ type: "epoch", metrics: r.metrics });
+  };
+
+  try {
+    await trainAdaDf(net, data, cfg, { onEvent: emit, onEpoch });
+    const summary: RunSummary = {
+      testAccuracy: last!.testAccuracy,
+      bestTestAccuracy: best.acc,
+      bestEpoch: best.epoch,
+      ...(last!.testAccuracyTrue !== undefined ? { testAccuracyTrue: last!.testAccuracyTrue, bestTestAccuracyTrue: best.accTrue } : {}),
+      epochsCompleted: last!.epoch,
+      wallSeconds: (performance.now() - t0) / 1000,
+      backend: choice.backend,
+      backendReason: choice.reason,
+      skippedImages: 0,
+      architecture,
+      parameterCount: net.parameterCount(),
+      inputSize: cfg.imageSize,
+      narrowed: cfg.width !== 64,
+      mode: cfg.mode,
+      seed: cfg.seed,
+    };
+    write("summary.json", JSON.stringify(summary, null, 2) + "\n");
+    return summary;
+  } finally {
+    net.dispose();
+    void tf;
+  }
+}

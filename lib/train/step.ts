@@ -1,0 +1,102 @@
+/** One Ada-DF training step and the evaluation passes (forward only). */
+import * as tf from "@tensorflow/tfjs";
+import { type AdaDfNet, BnStatistics, targetForward } from "../model/adadf_net.ts";
+import { adaDfLoss, type AdaDfLossOptions } from "../method/adadf_loss.ts";
+
+/** Scalars of one step (read back from the backend). */
+export interface StepResult {
+  total: number;
+  ce: number;
+  kld: number;
+  rr: number;
+  a1: number;
+  a2: number;
+  /** target-branch predictions that equal the (possibly noisy) training label */
+  correct: number;
+}
+
+/**
+ * Forward, the Ada-DF loss, backward, Adam update, BatchNorm running-statistics update.
+ * Leaves `tf.memory().numTensors` as it found it (after the optimizer's first step
+ * created its slots). x [B, S, S, 3], labels int32 [B], classDistributions [C, C].
+ */
+export function trainStep(
+  net: AdaDfNet,
+  batch: { x: tf.Tensor4D; labels: tf.Tensor1D },
+  options: {
+    optimizer: tf.Optimizer;
+    variables: tf.Variable[];
+    classDistributions: tf.Tensor2D;
+    loss: AdaDfLossOptions;
+  },
+): StepResult {
+  const bn = new BnStatistics();
+  let kept: tf.Tensor[] = [];
+  let a1 = 0;
+  let a2 = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = net.apply(batch.x, { training: true, bn });
+    const parts = adaDfLoss({
+      auxLogits: out.auxLogits,
+      tarLogits: out.tarLogits,
+      wAux: out.wAux,
+      wTar: out.wTar,
+      labels: batch.labels,
+      classDistributions: options.classDistributions,
+    }, options.loss);
+    a1 = parts.a1;
+    a2 = parts.a2;
+    const correct = tf.sum(tf.cast(tf.equal(tf.argMax(out.tarLogits, 1), batch.labels), "int32"));
+    kept = [parts.ce, parts.kld, parts.rr, correct].map((t) => tf.keep(t));
+    return parts.total;
+  }, options.variables);
+  options.optimizer.applyGradients(grads);
+  bn.apply(net.params);
+  const [total, ce, kld, rr, correct] = [value, ...kept].map((t) => t.dataSync()[0]);
+  tf.dispose([value, ...kept, ...Object.values(grads)]);
+  return { total, ce, kld, rr, a1, a2, correct };
+}
+
+/** Everything the epoch-end pass over the training set needs, per sample. */
+export interface AuxPassOutputs {
+  /** softmax of the auxiliary logits, [N * C] */
+  auxProbs: Float32Array;
+  wAux: Float32Array;
+  wTar: Float32Array;
+  /** auxiliary predictions that equal the label (the official code's train accuracy) */
+  correct: number;
+}
+
+/** Eval-mode forward of both branches on one batch; appends into `into` at `offset`. */
+export function auxPassBatch(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, into: AuxPassOutputs, offset: number): void {
+  const c = net.config.numClasses;
+  const [probs, wa, wt, correct] = tf.tidy(() => {
+    const out = net.apply(batch.x, { training: false });
+    return [
+      tf.softmax(out.auxLogits),
+      out.wAux,
+      out.wTar,
+      tf.sum(tf.cast(tf.equal(tf.argMax(out.auxLogits, 1), batch.labels), "int32")),
+    ];
+  });
+  into.auxProbs.set(probs.dataSync() as Float32Array, offset * c);
+  into.wAux.set(wa.dataSync() as Float32Array, offset);
+  into.wTar.set(wt.dataSync() as Float32Array, offset);
+  into.correct += correct.dataSync()[0];
+  tf.dispose([probs, wa, wt, correct]);
+}
+
+/** Target-branch outputs on one batch (inference uses the target branch only). */
+export function targetBatch(net: AdaDfNet, x: tf.Tensor4D): { logits: Float32Array; attention: Float32Array; features: Float32Array } {
+  const [l, a, f] = tf.tidy(() => {
+    const o = targetForward({ params: net.params, training: false }, net.config, x);
+    return [o.logits, o.attention, o.features];
+  });
+  const out = {
+    logits: l.dataSync() as Float32Array,
+    attention: a.dataSync() as Float32Array,
+    features: f.dataSync() as Float32Array,
+  };
+  tf.dispose([l, a, f]);
+  return out;
+}

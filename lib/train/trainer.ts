@@ -1,0 +1,363 @@
+/**
+ * The Ada-DF epoch loop (official train.py's main()): train an epoch with the class
+ * distributions mined so far, then in eval mode mine new class distributions on the
+ * training set (eq. 4-7) and log attention statistics, record the tracked samples,
+ * and test the target branch. No I/O: results leave through `onEpoch` and the
+ * return value; `lib/train/run.ts` writes them into a run folder.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type TrainConfig, stemFrozen } from "../config.ts";
+import { AdaDfNet } from "../model/adadf_net.ts";
+import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
+import { Prng } from "../util/prng.ts";
+import { lossWeights } from "../method/loss_weights.ts";
+import { initialClassDistributions, mineClassDistributions } from "../method/class_distributions.ts";
+import { attentionStatistics } from "../method/attention_statistics.ts";
+import { auxPassBatch, type AuxPassOutputs, targetBatch, trainStep } from "./step.ts";
+
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  a1: number;
+  a2: number;
+  loss: number;
+  lossCe: number;
+  lossKld: number;
+  lossRr: number;
+  /** target branch on the training batches, train mode, against the training labels */
+  trainStepAccuracy: number;
+  /** auxiliary branch, eval mode, over the training set (the official code's "Train Acc") */
+  trainAccuracy: number;
+  testAccuracy: number;
+  /** against each test image's most likely true class, where the truth is known */
+  testAccuracyTrue?: number;
+  seconds: number;
+}
+
+export interface ClassDistributionRecord {
+  epoch: number;
+  /** [C][C], after thresholding: row c is what samples labelled c fuse with */
+  rows: number[][];
+  /** row c was mined from the data (its diagonal reached the threshold) */
+  mined: boolean[];
+  /** row c was replaced by the threshold row */
+  replaced: boolean[];
+  /** the mined diagonal before thresholding (NaN for a class without samples) */
+  diagonal: number[];
+  counts: number[];
+}
+
+export interface TrackedSampleRecord {
+  index: number;
+  label: number;
+  trueDistribution?: number[];
+  labelDistribution: number[];
+  classDistribution: number[];
+  fused: number[];
+  wAux: number;
+  wTar: number;
+  wAvg: number;
+  /** eq. 11, normalised over the whole training set's w_avg (as the code's statistics) */
+  w: number;
+}
+
+export interface EpochResult {
+  metrics: EpochMetrics;
+  classDistributions: ClassDistributionRecord;
+  attention: { epoch: number; mean: number[]; max: number[]; min: number[] };
+  tracked: { epoch: number; samples: TrackedSampleRecord[] };
+  /** target-branch outputs on the test set this epoch */
+  test: { logits: Float32Array; features: Float32Array; attention: Float32Array; featureDim: number };
+}
+
+export type TrainEvent =
+  | { type: "step"; epoch: number; step: number; steps: number; loss: number; accuracy: number }
+  | { type: "phase"; epoch: number; phase: "train" | "mine" | "test" };
+
+export interface TrainHooks {
+  onEvent?: (e: TrainEvent) => void;
+  onEpoch?: (r: EpochResult, net: AdaDfNet) => void | Promise<void>;
+}
+
+export interface TrainData {
+  train: ImageSplit;
+  test: ImageSplit;
+  numClasses: number;
+  imageSize: number;
+}
+
+/** Picks tracked training samples: half clear, half ambiguous (by the true distribution where known), spread over classes. */
+export function pickTrackedSamples(split: ImageSplit, count: number, numClasses: number, prng: Prng): number[] {
+  const n = split.labels.length;
+  const order = prng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const maxTrue = (i: number) => {
+    if (!split.trueDistributions) return NaN;
+    let m = 0;
+    for (let c = 0; c < numClasses; c++) m = Math.max(m, split.trueDistributions[i * numClasses + c]);
+    return m;
+  };
+  const picked: number[] = [];
+  const want = [
+    { n: Math.ceil(count / 2), ok: (i: number) => !(maxTrue(i) < 0.75) }, // clear (or unknown)
+    { n: count - Math.ceil(count / 2), ok: (i: number) => maxTrue(i) < 0.6 }, // ambiguous
+  ];
+  for (const w of want) {
+    const perClass = new Array(numClasses).fill(0);
+    let got = 0;
+    for (let round = 1; got < w.n && round <= n; round++) {
+      for (const i of order) {
+        if (got >= w.n) break;
+        if (picked.includes(i) || !w.ok(i) || perClass[split.labels[i]] >= round) continue;
+        perClass[split.labels[i]]++;
+        picked.push(i);
+        got++;
+      }
+      if (round > count) break;
+    }
+  }
+  return picked;
+}
+
+function argmax(a: ArrayLike<number>, off: number, c: number): number {
+  let best = 0;
+  for (let k = 1; k < c; k++) if (a[off + k] > a[off + best]) best = k;
+  return best;
+}
+
+/** Trains `net` for `cfg.epochs` epochs. Returns the per-epoch metrics. */
+export async function trainAdaDf(
+  net: AdaDfNet,
+  data: TrainData,
+  cfg: TrainConfig,
+  hooks: TrainHooks = {},
+): Promise<EpochMetrics[]> {
+  const C = data.numClasses;
+  const S = data.imageSize;
+  const root = new Prng(cfg.seed);
+  const shufflePrng = root.fork();
+  const augPrng = root.fork();
+  const trackPrng = root.fork();
+  const tracked = pickTrackedSamples(data.train, cfg.trackedSamples, C, trackPrng);
+
+  const optimizer = tf.train.adam(cfg.lr, 0.9, 0.999, 1e-8); // PyTorch's Adam defaults
+  const variables = net.trainableVariables(stemFrozen(cfg));
+  let classRows = initialClassDistributions(C, cfg.threshold);
+  const history: EpochMetrics[] = [];
+  const nTrain = data.train.labels.length;
+  const nTest = data.test.labels.length;
+
+  try {
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const t0 = performance.now();
+      // ExponentialLR, stepped after every epoch
+      const lr = cfg.lr * Math.pow(cfg.lrGamma, epoch - 1);
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const { a1, a2 } = lossWeights(epoch, cfg.beta);
+
+      // ---- train one epoch ---------------------------------------------------------------
+      hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
+      const batches = epochBatches(nTrain, cfg.batchSize, { prng: shufflePrng, dropLast: true });
+      if (batches.length === 0) {
+        throw new RangeError(`the training set has ${nTrain} images, fewer than one batch of ${cfg.batchSize}`);
+      }
+      const classDist = tf.tensor2d(classRows); // [C, C]
+      const sums = { total: 0, ce: 0, kld: 0, rr: 0, correct: 0, seen: 0 };
+      for (let s = 0; s < batches.length; s++) {
+        const host = makeBatch(data.train, batches[s], { imageSize: S, augment: cfg.augment, prng: augPrng });
+        const t = toTensors(host);
+        const r = trainStep(net, t, {
+          optimizer,
+          variables,
+          classDistributions: classDist,
+          loss: {
+            epoch,
+            beta: cfg.beta,
+            mode: cfg.mode,
+            tops: cfg.tops,
+            margin: cfg.margin,
+            minWeight: cfg.minWeight,
+            maxWeight: cfg.maxWeight,
+            detachTargets: cfg.detachTargets,
+          },
+        });
+        tf.dispose([t.x, t.labels]);
+        if (!Number.isFinite(r.total)) {
+          throw new Error(`the loss became ${r.total} at epoch ${epoch}, step ${s + 1}`);
+        }
+        const b = host.labels.length;
+        sums.total += r.total * b;
+        sums.ce += r.ce * b;
+        sums.kld += r.kld * b;
+        sums.rr += r.rr * b;
+        sums.correct += r.correct;
+        sums.seen += b;
+        hooks.onEvent?.({
+          type: "step",
+          epoch,
+          step: s + 1,
+          steps: batches.length,
+          loss: sums.total / sums.seen,
+          accuracy: sums.correct / sums.seen,
+        });
+        await Promise.resolve();
+      }
+      classDist.dispose();
+
+      // ---- eval-mode pass over the training set: mining and attention statistics ------------
+      hooks.onEvent?.({ type: "phase", epoch, phase: "mine" });
+      const aux: AuxPassOutputs = {
+        auxProbs: new Float32Array(nTrain * C),
+        wAux: new Float32Array(nTrain),
+        wTar: new Float32Array(nTrain),
+        correct: 0,
+      };
+      const order = new Int32Array(nTrain);
+      let filled = 0;
+      for (const idx of epochBatches(nTrain, cfg.batchSize, { dropLast: false })) {
+        const host = makeBatch(data.train, idx, {
+          imageSize: S,
+          augment: cfg.miningAugment ? cfg.augment : undefined,
+          prng: cfg.miningAugment ? augPrng : undefined,
+        });
+        const t = toTensors(host);
+        auxPassBatch(net, t, aux, filled);
+        tf.dispose([t.x, t.labels]);
+        order.set(idx, filled);
+        filled += idx.length;
+        await Promise.resolve();
+      }
+      const labels = Int32Array.from(order, (i) => data.train.labels[i]);
+      const mined = mineClassDistributions(aux.auxProbs, labels, C, {
+        threshold: cfg.threshold,
+        thresholdRows: cfg.thresholdRows,
+      });
+      const wAvg = aux.wAux.map((v, i) => (v + aux.wTar[i]) / 2);
+      const stats = attentionStatistics(wAvg, labels, C, { minWeight: cfg.minWeight, maxWeight: cfg.maxWeight });
+      let wLo = Infinity;
+      let wHi = -Infinity;
+      for (const v of wAvg) {
+        wLo = Math.min(wLo, v);
+        wHi = Math.max(wHi, v);
+      }
+      classRows = mined.rows;
+
+      // ---- tracked samples (no augmentation) ---------------------------------------------------
+      const trackedRecords: TrackedSampleRecord[] = [];
+      if (tracked.length > 0) {
+        const host = makeBatch(data.train, tracked, { imageSize: S });
+        const t = toTensors(host);
+        const tr: AuxPassOutputs = {
+          auxProbs: new Float32Array(tracked.length * C),
+          wAux: new Float32Array(tracked.length),
+          wTar: new Float32Array(tracked.length),
+          correct: 0,
+        };
+        auxPassBatch(net, t, tr, 0);
+        tf.dispose([t.x, t.labels]);
+        tracked.forEach((index, k) => {
+          const label = data.train.labels[index];
+          const avg = (tr.wAux[k] + tr.wTar[k]) / 2;
+          const w = ((avg - wLo) / Math.max(wHi - wLo, 1e-12)) * (cfg.maxWeight - cfg.minWeight) + cfg.minWeight;
+          const dl = Array.from(tr.auxProbs.subarray(k * C, (k + 1) * C));
+          const dc = classRows[label];
+          trackedRecords.push({
+            index,
+            label,
+            trueDistribution: data.train.trueDistributions
+              ? Array.from(data.train.trueDistributions.subarray(index * C, (index + 1) * C))
+              : undefined,
+            labelDistribution: dl,
+            classDistribution: dc.slice(),
+            fused: dl.map((p, j) => w * dc[j] + (1 - w) * p),
+            wAux: tr.wAux[k],
+            wTar: tr.wTar[k],
+            wAvg: avg,
+            w,
+          });
+        });
+      }
+
+      // ---- test: target branch only ------------------------------------------------------------
+      hooks.onEvent?.({ type: "phase", epoch, phase: "test" });
+      const test = evaluateTarget(net, data.test, { imageSize: S, batchSize: cfg.batchSize, numClasses: C });
+
+      const metrics: EpochMetrics = {
+        epoch,
+        lr,
+        a1,
+        a2,
+        loss: sums.total / sums.seen,
+        lossCe: sums.ce / sums.seen,
+        lossKld: sums.kld / sums.seen,
+        lossRr: sums.rr / sums.seen,
+        trainStepAccuracy: sums.correct / sums.seen,
+        trainAccuracy: aux.correct / nTrain,
+        testAccuracy: test.accuracy,
+        ...(test.accuracyTrue !== undefined ? { testAccuracyTrue: test.accuracyTrue } : {}),
+        seconds: (performance.now() - t0) / 1000,
+      };
+      history.push(metrics);
+      await hooks.onEpoch?.({
+        metrics,
+        classDistributions: {
+          epoch,
+          rows: mined.rows,
+          mined: mined.mined,
+          replaced: mined.mined.map((m) => !m),
+          diagonal: mined.diagonal,
+          counts: mined.counts,
+        },
+        attention: { epoch, ...stats },
+        tracked: { epoch, samples: trackedRecords },
+        test: { logits: test.logits, features: test.features, attention: test.attention, featureDim: test.featureDim },
+      }, net);
+      if (nTest === 0) break;
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return history;
+}
+
+/** Target-branch evaluation of a split: accuracy (and against the true argmax where known), logits, features. */
+export function evaluateTarget(
+  net: AdaDfNet,
+  split: ImageSplit,
+  options: { imageSize: number; batchSize: number; numClasses: number },
+) {
+  const C = options.numClasses;
+  const n = split.labels.length;
+  const logits = new Float32Array(n * C);
+  const attention = new Float32Array(n);
+  let features = new Float32Array(0);
+  let featureDim = 0;
+  let offset = 0;
+  for (const idx of epochBatches(n, options.batchSize, { dropLast: false })) {
+    const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize }));
+    const o = targetBatch(net, t.x);
+    tf.dispose([t.x, t.labels]);
+    if (featureDim === 0) {
+      featureDim = o.features.length / idx.length;
+      features = new Float32Array(n * featureDim);
+    }
+    logits.set(o.logits, offset * C);
+    attention.set(o.attention, offset);
+    features.set(o.features, offset * featureDim);
+    offset += idx.length;
+  }
+  let correct = 0;
+  let correctTrue = 0;
+  for (let i = 0; i < n; i++) {
+    const p = argmax(logits, i * C, C);
+    if (p === split.labels[i]) correct++;
+    if (split.trueDistributions && p === argmax(split.trueDistributions, i * C, C)) correctTrue++;
+  }
+  return {
+    accuracy: n > 0 ? correct / n : NaN,
+    accuracyTrue: split.trueDistributions && n > 0 ? correctTrue / n : undefined,
+    logits,
+    attention,
+    features,
+    featureDim,
+  };
+}

@@ -1,0 +1,67 @@
+/** Shared pieces of the command-line shells: strict flag parsing and one-line errors. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** Bad usage or bad input: printed as one `error:` line, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Prints `error: ...` and exits: 2 for usage/input errors (RangeError, TypeError, UsageError), 1 otherwise. */
+export function exitWithError(e: unknown): never {
+  const err = e as Error;
+  const usage = err instanceof UsageError || err instanceof RangeError || err instanceof TypeError ||
+    err?.name === "BackendUnavailableError" || err?.name === "ConfigError";
+  const msg = (err?.message ?? String(e)).split("\n")[0];
+  console.error(`error: ${msg}`);
+  if (Deno.env.get("ADADF_DEBUG")) console.error(err?.stack);
+  Deno.exit(usage ? 2 : 1);
+}
+
+/** node:util parseArgs with strict checking; unknown flags become a UsageError naming the flag. */
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (e) {
+    const m = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(m);
+    if (unknown) throw new UsageError(`unknown flag ${unknown[1]}; run with --help to see the flags`);
+    throw new UsageError(m.split("\n")[0].replace(/\. To specify.*$/, ""));
+  }
+}
+
+/** A number flag: the whole string must be a finite number. */
+export function numberFlag(name: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const x = Number(value);
+  if (value.trim() === "" || !Number.isFinite(x) || (integer && !Number.isInteger(x))) {
+    throw new UsageError(`--${name} expects ${integer ? "an integer" : "a number"}, got '${value}'`);
+  }
+  return x;
+}
+
+/** A true/false flag. */
+export function boolFlag(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UsageError(`--${name} expects true or false, got '${value}'`);
+}
+
+/** A terminal progress bar on stderr, updated in place on a TTY and once per phase otherwise. */
+export class ProgressBar {
+  #tty = Deno.stderr.isTerminal();
+  #last = 0;
+  update(text: string, fraction: number, force = false) {
+    const now = performance.now();
+    if (!force && now - this.#last < 100) return;
+    this.#last = now;
+    const width = 24;
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+    const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text}`;
+    if (this.#tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
+  }
+  done(text: string) {
+    if (this.#tty) Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K`));
+    console.error(text);
+  }
+}

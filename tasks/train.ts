@@ -1,0 +1,155 @@
+/** `deno task train`: train Ada-DF (or an ablation) and write a run folder. See --help. */
+import { existsSync, readFileSync } from "node:fs";
+import { boolFlag, exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
+import { ConfigError, resolveConfig, type TrainConfig } from "../lib/config.ts";
+
+const HELP = `Train Ada-DF and write a run folder.
+
+Usage: deno task train [flags]
+
+  --dataset synth|raf-db|affectnet|sfew|fer2013|ferplus|folder   (default synth; only synth is readable yet)
+  --data-path DIR          where a real data set lies
+  --mode adadf|baseline|class|label   the method or an ablation row of Table 2 (default adadf)
+  --backbone resnet18|resnet50        (default resnet18)
+  --width N                channels of conv1/layer1 (64 = torchvision; SynthFER default 16)
+  --epochs N  --batch-size N  --lr X  --lr-gamma X
+  --threshold T  --beta B  --min-weight W  --max-weight W  --margin D  --tops F
+  --threshold-rows paper|code   --detach-targets true|false   --attention-on logits|features
+  --image-size S           input size (SynthFER default 48)
+  --freeze-stem true|false|auto   (auto: frozen with pretrained weights, trained from random ones)
+  --noise RATE             flip this fraction of training labels per class (seeded)
+  --seed N                 (default 1)
+  --backend auto|tensorflow|webgpu|wasm|cpu   (default auto)
+  --synth-train N  --synth-test N  --synth-annotators K  --synth-ambiguous F  --synth-difficulty easy|normal
+  --out DIR                run folder (default runs/<dataset>-<mode>-s<seed>-<time>)
+  --config FILE.json       a configuration file (defaults < file < flags)
+  --quiet                  no progress bar
+  -h, --help
+
+Exit codes: 0 done, 2 bad usage or input (one 'error:' line), 1 failure while running.`;
+
+function flagsToLayer(v: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const s = (k: string) => v[k] as string | undefined;
+  const layer: Record<string, unknown> = {
+    dataset: s("dataset"),
+    dataPath: s("data-path"),
+    mode: s("mode"),
+    backbone: s("backbone"),
+    width: numberFlag("width", s("width"), true),
+    epochs: numberFlag("epochs", s("epochs"), true),
+    batchSize: numberFlag("batch-size", s("batch-size"), true),
+    lr: numberFlag("lr", s("lr")),
+    lrGamma: numberFlag("lr-gamma", s("lr-gamma")),
+    threshold: numberFlag("threshold", s("threshold")),
+    beta: numberFlag("beta", s("beta")),
+    minWeight: numberFlag("min-weight", s("min-weight")),
+    maxWeight: numberFlag("max-weight", s("max-weight")),
+    margin: numberFlag("margin", s("margin")),
+    tops: numberFlag("tops", s("tops")),
+    thresholdRows: s("threshold-rows"),
+    detachTargets: boolFlag("detach-targets", s("detach-targets")),
+    attentionOn: s("attention-on"),
+    imageSize: numberFlag("image-size", s("image-size"), true),
+    noise: numberFlag("noise", s("noise")),
+    noiseFile: s("noise-file"),
+    seed: numberFlag("seed", s("seed"), true),
+    backend: s("backend"),
+    pretrained: s("pretrained"),
+    out: s("out"),
+  };
+  const fs = s("freeze-stem");
+  if (fs !== undefined) layer.freezeStem = fs === "auto" ? "auto" : boolFlag("freeze-stem", fs);
+  const synth: Record<string, unknown> = {
+    trainSize: numberFlag("synth-train", s("synth-train"), true),
+    testSize: numberFlag("synth-test", s("synth-test"), true),
+    annotators: numberFlag("synth-annotators", s("synth-annotators"), true),
+    ambiguousFraction: numberFlag("synth-ambiguous", s("synth-ambiguous")),
+    difficulty: s("synth-difficulty"),
+  };
+  for (const k of Object.keys(synth)) if (synth[k] === undefined) delete synth[k];
+  if (Object.keys(synth).length > 0) layer.synth = synth;
+  for (const k of Object.keys(layer)) if (layer[k] === undefined) delete layer[k];
+  return layer;
+}
+
+const STRING_FLAGS = [
+  "dataset", "data-path", "mode", "backbone", "width", "epochs", "batch-size", "lr", "lr-gamma", "threshold", "beta",
+  "min-weight", "max-weight", "margin", "tops", "threshold-rows", "detach-targets", "attention-on", "image-size",
+  "freeze-stem", "noise", "noise-file", "seed", "backend", "pretrained", "out", "resume", "config", "synth-train",
+  "synth-test", "synth-annotators", "synth-ambiguous", "synth-difficulty",
+];
+
+async function main(args: string[]) {
+  const options = Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: "string" as const }]));
+  const parsed = parseFlags(args, {
+    ...options,
+    quiet: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const positionals = parsed.positionals;
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; train takes flags only (see --help)`);
+  if (values.resume !== undefined) throw new UsageError("--resume is not implemented yet (a later issue); start a new run with --out");
+  if (values["pretrained"] !== undefined) throw new UsageError("--pretrained is not implemented yet (PyTorch weight import is a later issue)");
+  if (values["noise-file"] !== undefined) throw new UsageError("--noise-file is not implemented yet (real data sets are a later issue)");
+  let fileLayer: Partial<TrainConfig> = {};
+  if (values.config !== undefined) {
+    const path = values.config as string;
+    if (!existsSync(path)) throw new UsageError(`--config file ${path} does not exist`);
+    try {
+      fileLayer = JSON.parse(readFileSync(path, "utf8"));
+    } catch (e) {
+      throw new UsageError(`--config file ${path} is not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof fileLayer !== "object" || fileLayer === null || Array.isArray(fileLayer)) {
+      throw new UsageError(`--config file ${path} must hold a JSON object of configuration keys`);
+    }
+  }
+  let cfg: TrainConfig;
+  try {
+    cfg = resolveConfig(fileLayer, flagsToLayer(values) as Partial<TrainConfig>);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  // the heavy imports only once the flags are known to be good
+  const { runTraining, defaultRunDir } = await import("../lib/train/run.ts");
+  const out = cfg.out ?? defaultRunDir(cfg);
+  const bar = new ProgressBar();
+  const quiet = values.quiet === true;
+  console.error(`run folder: ${out}`);
+  const summary = await runTraining(cfg, out, {
+    onEvent: (e) => {
+      if (e.type === "log") console.error(e.message);
+      else if (e.type === "step" && !quiet) {
+        bar.update(
+          `epoch ${e.epoch}/${cfg.epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}%`,
+          e.step / e.steps,
+          e.step === e.steps,
+        );
+      } else if (e.type === "phase" && e.phase !== "train" && !quiet) {
+        bar.update(`epoch ${e.epoch}/${cfg.epochs} ${e.phase === "mine" ? "mining class distributions" : "testing"}`, 1, true);
+      } else if (e.type === "epoch") {
+        const m = e.metrics;
+        bar.done(
+          `epoch ${m.epoch}/${cfg.epochs}  loss ${m.loss.toFixed(4)} (ce ${m.lossCe.toFixed(3)} kld ${m.lossKld.toFixed(3)} rr ${m.lossRr.toFixed(3)})` +
+            `  a1 ${m.a1.toFixed(2)} a2 ${m.a2.toFixed(2)}  train ${(m.trainAccuracy * 100).toFixed(1)}%  test ${(m.testAccuracy * 100).toFixed(1)}%` +
+            (m.testAccuracyTrue !== undefined ? ` (true ${(m.testAccuracyTrue * 100).toFixed(1)}%)` : "") + `  ${m.seconds.toFixed(1)} s`,
+        );
+      }
+    },
+  });
+  console.log(JSON.stringify({ out, ...summary }));
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    exitWithError(e);
+  }
+}

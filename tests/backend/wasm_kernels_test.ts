@@ -1,0 +1,70 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { Prng } from "../../lib/util/prng.ts";
+
+type Pad = "same" | "valid" | number;
+
+function randomArray(n: number, prng: Prng): Float32Array {
+  return Float32Array.from({ length: n }, () => prng.normal());
+}
+
+/** Runs conv2d forward + both gradients on `backend` and returns the flat results. */
+async function convGrads(backend: "cpu" | "wasm", xs: number[], fs: number[], stride: number, pad: Pad, seed: number) {
+  await initBackend(backend);
+  const prng = new Prng(seed);
+  const x = tf.tensor4d(randomArray(xs.reduce((a, b) => a * b), prng), xs as [number, number, number, number]);
+  const f = tf.tensor4d(randomArray(fs.reduce((a, b) => a * b), prng), fs as [number, number, number, number]);
+  const y = tf.conv2d(x, f, stride, pad);
+  const dy = tf.tensor(randomArray(y.size, prng), y.shape);
+  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy)))([x, f]);
+  const out = { dx: await gx.data(), df: await gf.data() };
+  tf.dispose([x, f, y, dy, gx, gf]);
+  return out;
+}
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let err = 0;
+  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+  return err / Math.max(scale, 1e-12);
+}
+
+// every kernel size, stride and padding the ResNets use, plus odd sizes and 'same'/'valid'
+const CASES: { k: number; stride: number; pad: Pad; cin: number; cout: number; hw: [number, number] }[] = [
+  { k: 1, stride: 1, pad: 0, cin: 5, cout: 7, hw: [6, 6] },
+  { k: 1, stride: 2, pad: 0, cin: 4, cout: 6, hw: [9, 8] },
+  { k: 3, stride: 1, pad: 1, cin: 3, cout: 5, hw: [7, 9] },
+  { k: 3, stride: 2, pad: 1, cin: 4, cout: 3, hw: [9, 9] },
+  { k: 3, stride: 2, pad: 1, cin: 3, cout: 4, hw: [8, 10] },
+  { k: 7, stride: 2, pad: 3, cin: 3, cout: 4, hw: [15, 16] },
+  { k: 7, stride: 1, pad: 3, cin: 2, cout: 3, hw: [9, 9] },
+  { k: 3, stride: 2, pad: "same", cin: 3, cout: 4, hw: [8, 8] },
+  { k: 3, stride: 1, pad: "valid", cin: 3, cout: 4, hw: [8, 7] },
+  { k: 7, stride: 2, pad: "valid", cin: 2, cout: 2, hw: [13, 12] },
+];
+
+for (const [i, c] of CASES.entries()) {
+  Deno.test(`wasm Conv2DBackpropFilter/Input match the cpu backend: ${c.k}x${c.k} stride ${c.stride} pad ${c.pad} ${c.hw.join("x")}`, async () => {
+    const xs = [2, c.hw[0], c.hw[1], c.cin];
+    const fs = [c.k, c.k, c.cin, c.cout];
+    const ref = await convGrads("cpu", xs, fs, c.stride, c.pad, 100 + i);
+    const got = await convGrads("wasm", xs, fs, c.stride, c.pad, 100 + i);
+    assert.ok(maxRelError(got.df, ref.df) < 1e-5, `filter gradient error ${maxRelError(got.df, ref.df)}`);
+    assert.ok(maxRelError(got.dx, ref.dx) < 1e-5, `input gradient error ${maxRelError(got.dx, ref.dx)}`);
+  });
+}
+
+Deno.test("initBackend() rejects an unknown backend and a missing tensorflow package with clear messages", async () => {
+  // deno-lint-ignore no-explicit-any
+  await assert.rejects(() => initBackend("tpu" as any), /backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
+  await assert.rejects(() => initBackend("tensorflow"), /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/);
+});
+
+Deno.test("initBackend('auto') picks wasm here and says why", async () => {
+  const choice = await initBackend("auto");
+  assert.equal(choice.backend, "wasm");
+  assert.match(choice.reason, /tfjs-node/);
+  assert.equal(tf.getBackend(), "wasm");
+});

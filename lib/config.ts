@@ -13,6 +13,8 @@ export const MODES = ["adadf", "baseline", "class", "label"] as const;
 export type Mode = typeof MODES[number];
 
 export interface SynthConfig {
+  /** the data set's own seed: runs with different --seed train on the same faces */
+  seed: number;
   trainSize: number;
   testSize: number;
   annotators: number;
@@ -93,7 +95,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   pretrained: null,
   out: null,
   trackedSamples: 12,
-  synth: { trainSize: 2100, testSize: 700, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" },
+  synth: { seed: 0, trainSize: 2100, testSize: 700, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" },
 };
 
 /** Published hyper-parameters per data set (METHOD.md), applied unless the user sets them. */
@@ -175,6 +177,7 @@ export function validateConfig(c: TrainConfig): void {
   check(isInt(c.seed, 0), `seed must be an integer >= 0, got ${c.seed}`);
   check(BACKENDS.includes(c.backend), `backend must be one of ${BACKENDS.join(", ")}, got '${c.backend}'`);
   check(isInt(c.trackedSamples, 0), `trackedSamples must be an integer >= 0, got ${c.trackedSamples}`);
+  check(isInt(c.synth.seed, 0), `synth.seed must be an integer >= 0, got ${c.synth.seed}`);
   check(isInt(c.synth.trainSize, 7), `synth.trainSize must be an integer >= 7, got ${c.synth.trainSize}`);
   check(isInt(c.synth.testSize, 7), `synth.testSize must be an integer >= 7, got ${c.synth.testSize}`);
   check(isInt(c.synth.annotators, 1), `synth.annotators must be an integer >= 1, got ${c.synth.annotators}`);

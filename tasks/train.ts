@@ -20,7 +20,7 @@ Usage: deno task train [flags]
   --noise RATE             flip this fraction of training labels per class (seeded)
   --seed N                 (default 1)
   --backend auto|tensorflow|webgpu|wasm|cpu   (default auto)
-  --synth-train N  --synth-test N  --synth-annotators K  --synth-ambiguous F  --synth-difficulty easy|normal
+  --synth-seed N (data set seed, default 0)  --synth-train N  --synth-test N  --synth-annotators K  --synth-ambiguous F  --synth-difficulty easy|normal
   --out DIR                run folder (default runs/<dataset>-<mode>-s<seed>-<time>)
   --config FILE.json       a configuration file (defaults < file < flags)
   --quiet                  no progress bar
@@ -60,6 +60,7 @@ function flagsToLayer(v: Record<string, string | boolean | undefined>): Record<s
   const fs = s("freeze-stem");
   if (fs !== undefined) layer.freezeStem = fs === "auto" ? "auto" : boolFlag("freeze-stem", fs);
   const synth: Record<string, unknown> = {
+    seed: numberFlag("synth-seed", s("synth-seed"), true),
     trainSize: numberFlag("synth-train", s("synth-train"), true),
     testSize: numberFlag("synth-test", s("synth-test"), true),
     annotators: numberFlag("synth-annotators", s("synth-annotators"), true),
@@ -76,7 +77,7 @@ const STRING_FLAGS = [
   "dataset", "data-path", "mode", "backbone", "width", "epochs", "batch-size", "lr", "lr-gamma", "threshold", "beta",
   "min-weight", "max-weight", "margin", "tops", "threshold-rows", "detach-targets", "attention-on", "image-size",
   "freeze-stem", "noise", "noise-file", "seed", "backend", "pretrained", "out", "resume", "config", "synth-train",
-  "synth-test", "synth-annotators", "synth-ambiguous", "synth-difficulty",
+  "synth-test", "synth-seed", "synth-annotators", "synth-ambiguous", "synth-difficulty",
 ];
 
 async function main(args: string[]) {

@@ -56,14 +56,16 @@ export function defaultRunDir(cfg: TrainConfig): string {
 /** Loads the configured data set into memory (SynthFER today). */
 export async function loadData(cfg: TrainConfig, log: (m: string) => void = () => {}) {
   const ds = await loadSynthFer({
-    seed: cfg.seed,
+    seed: cfg.synth.seed,
     trainSize: cfg.synth.trainSize,
     testSize: cfg.synth.testSize,
     imageSize: cfg.imageSize,
     annotators: cfg.synth.annotators,
     ambiguousFraction: cfg.synth.ambiguousFraction,
     difficulty: cfg.synth.difficulty,
-  }, (done, total) => log(`generating SynthFER: ${done}/${total} faces`));
+  }, (done, total) => {
+    if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) log(`generating SynthFER: ${done}/${total} faces`);
+  });
   log(`SynthFER ${ds.fromCache ? "loaded from cache" : "generated and cached"} at ${ds.cachePath}`);
   let train: ImageSplit = ds.train;
   let flipped: number[] = [];
@@ -92,11 +94,11 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new RangeError(`run folder ${dir} is not empty; choose a new --out (resuming is a later issue)`);
   }
-  mkdirSync(dir, { recursive: true });
-
   const choice: BackendChoice = await initBackend(cfg.backend);
   log(`backend: ${choice.backend} (${choice.reason})`);
   const data = await loadData(cfg, log);
+  // only now that backend and data are good: no empty run folder is left behind by bad input
+  mkdirSync(dir, { recursive: true });
   const net = new AdaDfNet({ backbone: cfg.backbone, width: cfg.width, numClasses: data.numClasses, attentionOn: cfg.attentionOn }, {
     seed: cfg.seed,
   });

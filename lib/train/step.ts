@@ -65,25 +65,29 @@ export interface AuxPassOutputs {
   wTar: Float32Array;
   /** auxiliary predictions that equal the label (the official code's train accuracy) */
   correct: number;
+  /** target predictions that equal the label */
+  correctTarget: number;
 }
 
 /** Eval-mode forward of both branches on one batch; appends into `into` at `offset`. */
 export function auxPassBatch(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, into: AuxPassOutputs, offset: number): void {
   const c = net.config.numClasses;
-  const [probs, wa, wt, correct] = tf.tidy(() => {
+  const [probs, wa, wt, correct, correctTarget] = tf.tidy(() => {
     const out = net.apply(batch.x, { training: false });
     return [
       tf.softmax(out.auxLogits),
       out.wAux,
       out.wTar,
       tf.sum(tf.cast(tf.equal(tf.argMax(out.auxLogits, 1), batch.labels), "int32")),
+      tf.sum(tf.cast(tf.equal(tf.argMax(out.tarLogits, 1), batch.labels), "int32")),
     ];
   });
   into.auxProbs.set(probs.dataSync() as Float32Array, offset * c);
   into.wAux.set(wa.dataSync() as Float32Array, offset);
   into.wTar.set(wt.dataSync() as Float32Array, offset);
   into.correct += correct.dataSync()[0];
-  tf.dispose([probs, wa, wt, correct]);
+  into.correctTarget += correctTarget.dataSync()[0];
+  tf.dispose([probs, wa, wt, correct, correctTarget]);
 }
 
 /** Target-branch outputs on one batch (inference uses the target branch only). */

@@ -26,7 +26,7 @@ export interface EpochMetrics {
   lossRr: number;
   /** target branch on the training batches, train mode, against the training labels */
   trainStepAccuracy: number;
-  /** auxiliary branch, eval mode, over the training set (the official code's "Train Acc") */
+  /** auxiliary branch (target branch in baseline mode), eval mode, over the training set (the official code's "Train Acc") */
   trainAccuracy: number;
   testAccuracy: number;
   /** against each test image's most likely true class, where the truth is known */
@@ -152,7 +152,8 @@ export async function trainAdaDf(
       // ExponentialLR, stepped after every epoch
       const lr = cfg.lr * Math.pow(cfg.lrGamma, epoch - 1);
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
-      const { a1, a2 } = lossWeights(epoch, cfg.beta);
+      // the ramps of eq. 15-16 (the loss reports what it used: baseline trains by CE alone)
+      let { a1, a2 } = lossWeights(epoch, cfg.beta);
 
       // ---- train one epoch ---------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
@@ -181,6 +182,8 @@ export async function trainAdaDf(
           },
         });
         tf.dispose([t.x, t.labels]);
+        a1 = r.a1;
+        a2 = r.a2;
         if (!Number.isFinite(r.total)) {
           throw new Error(`the loss became ${r.total} at epoch ${epoch}, step ${s + 1}`);
         }
@@ -210,6 +213,7 @@ export async function trainAdaDf(
         wAux: new Float32Array(nTrain),
         wTar: new Float32Array(nTrain),
         correct: 0,
+        correctTarget: 0,
       };
       const order = new Int32Array(nTrain);
       let filled = 0;
@@ -251,6 +255,7 @@ export async function trainAdaDf(
           wAux: new Float32Array(tracked.length),
           wTar: new Float32Array(tracked.length),
           correct: 0,
+          correctTarget: 0,
         };
         auxPassBatch(net, t, tr, 0);
         tf.dispose([t.x, t.labels]);
@@ -291,7 +296,7 @@ export async function trainAdaDf(
         lossKld: sums.kld / sums.seen,
         lossRr: sums.rr / sums.seen,
         trainStepAccuracy: sums.correct / sums.seen,
-        trainAccuracy: aux.correct / nTrain,
+        trainAccuracy: (cfg.mode === "baseline" ? aux.correctTarget : aux.correct) / nTrain,
         testAccuracy: test.accuracy,
         ...(test.accuracyTrue !== undefined ? { testAccuracyTrue: test.accuracyTrue } : {}),
         seconds: (performance.now() - t0) / 1000,

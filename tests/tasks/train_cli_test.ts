@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+
+const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
+
+async function train(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TRAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+function assertOneErrorLine(stderr: string, pattern: RegExp) {
+  const lines = stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+}
+
+const BAD: [string[], RegExp][] = [
+  [["--threshold", "1.5"], /threshold must be in \[0, 1\], got 1.5/],
+  [["--epochs", "0"], /epochs must be an integer >= 1, got 0/],
+  [["--epochs", "two"], /--epochs expects an integer, got 'two'/],
+  [["--backend", "tpu"], /backend must be one of auto, tensorflow, webgpu, wasm, cpu, got 'tpu'/],
+  [["--frobnicate"], /unknown flag --frobnicate/],
+  [["--mode", "fancy"], /mode must be one of adadf, baseline, class, label/],
+  [["--min-weight", "0.5", "--max-weight", "0.4"], /max-weight must be in \[min-weight, 1\]/],
+  [["--freeze-stem", "maybe"], /--freeze-stem expects true or false/],
+  [["--config", "/nonexistent/cfg.json"], /--config file \/nonexistent\/cfg.json does not exist/],
+  [["--dataset", "raf-db"], /dataset 'raf-db' is not readable yet/],
+  [["--backend", "tensorflow", "--epochs", "1", "--out", "/tmp/adadf-cli-never"], /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/],
+];
+
+for (const [args, pattern] of BAD) {
+  Deno.test(`deno task train ${args.join(" ")} exits 2 with one error: line`, async () => {
+    const r = await train(...args);
+    assert.equal(r.code, 2, r.stderr);
+    // the backend error comes after the run folder line
+    assertOneErrorLine(r.stderr.split("\n").filter((l) => l.startsWith("error:")).join("\n"), pattern);
+    assert.ok(r.stderr.split("\n").filter((l) => l.trim() !== "").every((l) => l.startsWith("error:") || l.startsWith("run folder:")), r.stderr);
+  });
+}
+
+Deno.test("deno task train --help prints usage and exits 0", async () => {
+  const r = await train("--help");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /--mode adadf\|baseline\|class\|label/);
+  assert.match(r.stdout, /--backend auto\|tensorflow\|webgpu\|wasm\|cpu/);
+});
+
+Deno.test("a --config file is overridden by flags and bad keys are named", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = `${dir}/cfg.json`;
+  await Deno.writeTextFile(cfg, JSON.stringify({ threshold: 2 }));
+  let r = await train("--config", cfg);
+  assert.equal(r.code, 2);
+  assertOneErrorLine(r.stderr, /threshold must be in \[0, 1\], got 2/);
+  await Deno.writeTextFile(cfg, JSON.stringify({ treshold: 0.5 }));
+  r = await train("--config", cfg);
+  assert.equal(r.code, 2);
+  assertOneErrorLine(r.stderr, /unknown configuration key 'treshold'/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,92 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { AdaDfNet } from "../../lib/model/adadf_net.ts";
+import { makeBatch, toTensors } from "../../lib/data/batches.ts";
+import { generateSynthFer } from "../../lib/data/synthfer.ts";
+import { resolveConfig } from "../../lib/config.ts";
+import { trainStep } from "../../lib/train/step.ts";
+import { evaluateTarget, type EpochMetrics, trainAdaDf } from "../../lib/train/trainer.ts";
+import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
+
+const TINY = { width: 4, numClasses: 7 };
+const data = await generateSynthFer({ seed: 3, trainSize: 48, testSize: 14, imageSize: 32 });
+
+function stepOnce(net: AdaDfNet, optimizer: tf.Optimizer, epoch = 1) {
+  const batch = toTensors(makeBatch(data.train, Array.from({ length: 16 }, (_, i) => i), { imageSize: 32 }));
+  const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));
+  const r = trainStep(net, batch, {
+    optimizer,
+    variables: net.trainableVariables(false),
+    classDistributions,
+    loss: { epoch, beta: 3, mode: "adadf" },
+  });
+  tf.dispose([batch.x, batch.labels, classDistributions]);
+  return r;
+}
+
+Deno.test("trainStep() and evaluateTarget() leave tf.memory().numTensors where they found it (wasm)", async () => {
+  await initBackend("wasm");
+  const net = new AdaDfNet(TINY, { seed: 1 });
+  const optimizer = tf.train.adam(1e-3);
+  stepOnce(net, optimizer); // creates the optimizer's slots
+  const before = tf.memory().numTensors;
+  stepOnce(net, optimizer, 2);
+  assert.equal(tf.memory().numTensors, before, "training step leaked");
+  evaluateTarget(net, data.test, { imageSize: 32, batchSize: 8, numClasses: 7 });
+  assert.equal(tf.memory().numTensors, before, "evaluation leaked");
+  optimizer.dispose();
+  net.dispose();
+});
+
+Deno.test("one training step's losses agree within 1e-4 on cpu and wasm", async () => {
+  const results: { first: ReturnType<typeof stepOnce>; second: ReturnType<typeof stepOnce> }[] = [];
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend);
+    const net = new AdaDfNet(TINY, { seed: 7 });
+    const optimizer = tf.train.adam(1e-3);
+    const first = stepOnce(net, optimizer, 2);
+    const second = stepOnce(net, optimizer, 2); // after one update: the gradients agreed too
+    results.push({ first, second });
+    optimizer.dispose();
+    net.dispose();
+  }
+  for (const k of ["total", "ce", "kld", "rr"] as const) {
+    for (const s of ["first", "second"] as const) {
+      const c: number = results[0][s][k];
+      const w: number = results[1][s][k];
+      assert.ok(Math.abs(c - w) <= 1e-4 * Math.max(1, Math.abs(c)), `${s} step ${k}: cpu ${c} vs wasm ${w}`);
+    }
+  }
+});
+
+function withoutTime(h: EpochMetrics[]) {
+  return h.map(({ seconds: _s, ...rest }) => rest);
+}
+
+Deno.test("trainAdaDf() with the same seed gives identical metrics twice on wasm", async () => {
+  await initBackend("wasm");
+  const cfg = resolveConfig({ epochs: 2, batchSize: 16, width: 4, imageSize: 32, trackedSamples: 4, seed: 5 });
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    const net = new AdaDfNet(TINY, { seed: cfg.seed });
+    runs.push(await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg));
+    net.dispose();
+  }
+  assert.deepEqual(withoutTime(runs[0]), withoutTime(runs[1]));
+  assert.equal(runs[0].length, 2);
+});
+
+Deno.test("trainAdaDf() leaves no tensor behind across a whole epoch after the first", async () => {
+  await initBackend("wasm");
+  const cfg = resolveConfig({ epochs: 3, batchSize: 16, width: 4, imageSize: 32, trackedSamples: 2 });
+  const net = new AdaDfNet(TINY, { seed: 1 });
+  const counts: number[] = [];
+  await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg, {
+    onEpoch: () => {
+      counts.push(tf.memory().numTensors);
+    },
+  });
+  assert.equal(counts[1], counts[2], `tensors per epoch end: ${counts}`);
+  net.dispose();
+});

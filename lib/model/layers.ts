@@ -61,7 +61,6 @@ function trainingBatchNorm(
   beta: tf.Tensor1D,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
-  // deno-lint-ignore no-explicit-any
   const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const x4 = xIn as tf.Tensor4D;
     const { mean, variance } = tf.moments(x4, [0, 1, 2]);
@@ -82,6 +81,7 @@ function trainingBatchNorm(
         return [tf.mul(inner, scale), dgamma, dbeta];
       },
     };
+  // deno-lint-ignore no-explicit-any
   }) as any);
   return op(x, gamma, beta) as tf.Tensor4D;
 }

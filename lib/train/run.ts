@@ -53,8 +53,17 @@ export function defaultRunDir(cfg: TrainConfig): string {
   return join("runs", `${cfg.dataset}-${cfg.mode}-s${cfg.seed}-${stamp}`);
 }
 
+/** The data a run trains on, in memory. `flipped`: indices of training labels changed by `--noise`. */
+export interface RunData {
+  train: ImageSplit;
+  test: ImageSplit;
+  flipped: number[];
+  numClasses: number;
+  imageSize: number;
+}
+
 /** Loads the configured data set into memory (SynthFER today). */
-export async function loadData(cfg: TrainConfig, log: (m: string) => void = () => {}) {
+export async function loadData(cfg: TrainConfig, log: (m: string) => void = () => {}): Promise<RunData> {
   const ds = await loadSynthFer({
     seed: cfg.synth.seed,
     trainSize: cfg.synth.trainSize,

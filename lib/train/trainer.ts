@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type TrainConfig, stemFrozen } from "../config.ts";
-import { AdaDfNet } from "../model/adadf_net.ts";
+import type { AdaDfNet } from "../model/adadf_net.ts";
 import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
 import { Prng } from "../util/prng.ts";
 import { lossWeights } from "../method/loss_weights.ts";
@@ -324,12 +324,25 @@ export async function trainAdaDf(
   return history;
 }
 
+/** What `evaluateTarget` returns: accuracies and per-image target-branch outputs. */
+export interface TargetEvaluation {
+  accuracy: number;
+  accuracyTrue?: number;
+  /** [N * C] */
+  logits: Float32Array;
+  /** [N] */
+  attention: Float32Array;
+  /** [N * D] pooled target-branch features */
+  features: Float32Array;
+  featureDim: number;
+}
+
 /** Target-branch evaluation of a split: accuracy (and against the true argmax where known), logits, features. */
 export function evaluateTarget(
   net: AdaDfNet,
   split: ImageSplit,
   options: { imageSize: number; batchSize: number; numClasses: number },
-) {
+): TargetEvaluation {
   const C = options.numClasses;
   const n = split.labels.length;
   const logits = new Float32Array(n * C);

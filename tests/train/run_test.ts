@@ -1,0 +1,141 @@
+/**
+ * The smoke run: a short training on an easy SynthFER setting, through the same
+ * `deno task train` users run, checking every artifact of the run folder.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { decodeSafetensors } from "../../lib/model/safetensors.ts";
+import { decodeNpy } from "../../lib/util/files.ts";
+
+const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
+const C = 7;
+
+// an easy setting: clear faces, no blends, small images, a narrow network
+const EASY = [
+  "--epochs", "4", "--synth-difficulty", "easy", "--synth-ambiguous", "0", "--synth-train", "448", "--synth-test", "140",
+  "--image-size", "32", "--width", "8", "--batch-size", "32", "--lr", "0.003", "--threshold", "0.5", "--quiet",
+];
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+
+function assertDistribution(d: number[], what: string, tol = 1e-4) {
+  assert.equal(d.length, C, `${what} has ${d.length} entries`);
+  assert.ok(d.every((x) => x >= 0), `${what} has a negative entry: ${d}`);
+  assert.ok(Math.abs(sum(d) - 1) < tol, `${what} sums to ${sum(d)}`);
+}
+
+Deno.test("deno task train writes every artifact of a run folder, and learns an easy SynthFER setting", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-smoke-" });
+  const out = `${dir}/run`;
+  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", TRAIN, ...EASY, "--out", out], stdout: "piped", stderr: "piped" })
+    .output();
+  const stderr = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, stderr);
+  assert.match(stderr, /backend: wasm \(auto: /);
+  const printed = JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!);
+
+  for (
+    const f of [
+      "config.json", "metrics.jsonl", "class_distributions.jsonl", "attention.jsonl", "tracked.jsonl", "features.npy",
+      "features.json", "weights_last.safetensors", "weights_best.safetensors", "summary.json",
+    ]
+  ) assert.ok(existsSync(`${out}/${f}`), `${f} missing`);
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(out))).filter((e) => e.name.includes(".tmp-")), [], "temp files left behind");
+
+  const config = JSON.parse(readFileSync(`${out}/config.json`, "utf8"));
+  assert.equal(config.resolvedBackend, "wasm");
+  assert.equal(config.epochs, 4);
+  assert.equal(config.threshold, 0.5);
+
+  const metrics = jsonl(`${out}/metrics.jsonl`);
+  assert.deepEqual(metrics.map((m) => m.epoch), [1, 2, 3, 4]);
+  for (const m of metrics) {
+    for (const k of ["loss", "lossCe", "lossKld", "lossRr", "a1", "a2", "lr", "trainAccuracy", "testAccuracy", "testAccuracyTrue", "seconds"]) {
+      assert.equal(typeof m[k], "number", `metrics.${k}`);
+    }
+    assert.ok(Math.abs(m.loss - (m.lossRr + m.a1 * m.lossCe + m.a2 * m.lossKld)) < 1e-3, `loss parts at epoch ${m.epoch}`);
+  }
+  assert.ok(Math.abs(metrics[1].lr - 0.003 * 0.9) < 1e-12, "ExponentialLR");
+
+  const summary = JSON.parse(readFileSync(`${out}/summary.json`, "utf8"));
+  assert.deepEqual(summary, { ...printed, out: undefined, ...summary });
+  assert.equal(summary.epochsCompleted, 4);
+  assert.equal(summary.backend, "wasm");
+  assert.equal(summary.skippedImages, 0);
+  assert.equal(summary.inputSize, 32);
+  assert.match(summary.architecture, /ResNet-18.*narrowed to width 8/);
+  assert.ok(summary.parameterCount > 0);
+  // chance is 1/7 = 14 %; the easy setting is learnt in four short epochs
+  assert.ok(summary.testAccuracy > 0.4, `test accuracy ${summary.testAccuracy} is not well above chance`);
+  assert.ok(summary.testAccuracyTrue > 0.4, `true-label accuracy ${summary.testAccuracyTrue}`);
+
+  const cds = jsonl(`${out}/class_distributions.jsonl`);
+  assert.deepEqual(cds.map((c) => c.epoch), [0, 1, 2, 3, 4]);
+  for (const cd of cds) {
+    cd.rows.forEach((row: number[], c: number) => assertDistribution(row, `class distribution row ${c} at epoch ${cd.epoch}`));
+    cd.mined.forEach((m: boolean, c: number) => assert.equal(m, !cd.replaced[c]));
+  }
+  assert.ok(cds.at(-1).mined.some((m: boolean) => m), "no class distribution row was mined by the last epoch");
+  for (const cd of cds.slice(1)) {
+    cd.mined.forEach((m: boolean, c: number) => {
+      if (m) assert.ok(cd.diagonal[c] >= 0.5);
+      else assert.equal(cd.rows[c][c], 0.5, "a replaced row is the threshold row");
+    });
+  }
+
+  const att = jsonl(`${out}/attention.jsonl`);
+  assert.equal(att.length, 4);
+  for (const a of att) {
+    for (let c = 0; c < C; c++) {
+      if (a.mean[c] === null) continue;
+      assert.ok(a.min[c] <= a.mean[c] && a.mean[c] <= a.max[c] && a.min[c] >= 0.2 - 1e-6 && a.max[c] <= 1 + 1e-6);
+    }
+  }
+
+  const tracked = jsonl(`${out}/tracked.jsonl`);
+  assert.equal(tracked.length, 4);
+  const first = tracked[0].samples;
+  assert.equal(first.length, config.trackedSamples);
+  for (const t of tracked) {
+    assert.deepEqual(t.samples.map((s: { index: number }) => s.index), first.map((s: { index: number }) => s.index), "same samples every epoch");
+    for (const s of t.samples) {
+      assertDistribution(s.labelDistribution, "tracked label distribution");
+      assertDistribution(s.classDistribution, "tracked class distribution");
+      assertDistribution(s.fused, "tracked fused distribution");
+      assertDistribution(s.trueDistribution, "tracked true distribution");
+      assert.ok(Math.abs(s.wAvg - (s.wAux + s.wTar) / 2) < 1e-6);
+      assert.ok(s.w >= 0.2 - 1e-6 && s.w <= 1 + 1e-6, `w = ${s.w}`);
+      s.fused.forEach((f: number, j: number) =>
+        assert.ok(Math.abs(f - (s.w * s.classDistribution[j] + (1 - s.w) * s.labelDistribution[j])) < 1e-6, "eq. 12")
+      );
+    }
+  }
+
+  const feats = decodeNpy(readFileSync(`${out}/features.npy`));
+  const meta = JSON.parse(readFileSync(`${out}/features.json`, "utf8"));
+  assert.deepEqual(feats.shape, [140, 64]); // width 8 -> 8 * 8 = 64-d pooled features
+  assert.equal(meta.labels.length, 140);
+  assert.equal(meta.predictions.length, 140);
+  const acc = meta.predictions.filter((p: number, i: number) => p === meta.labels[i]).length / 140;
+  assert.ok(Math.abs(acc - summary.testAccuracy) < 1e-9, "features.json predictions agree with testAccuracy");
+
+  for (const w of ["weights_last.safetensors", "weights_best.safetensors"]) {
+    const { tensors, metadata } = decodeSafetensors(readFileSync(`${out}/${w}`));
+    assert.ok("branch_2.fc.weight" in tensors && "feature.bn1.running_var" in tensors);
+    assert.deepEqual(tensors["branch_2.fc.weight"].shape, [64, 7]);
+    assert.equal(JSON.parse(metadata.config).width, 8);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deno task train refuses a non-empty --out and leaves it untouched", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-out-" });
+  await Deno.writeTextFile(`${dir}/keep.txt`, "mine");
+  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", TRAIN, "--epochs", "1", "--out", dir], stdout: "piped", stderr: "piped" })
+    .output();
+  assert.equal(r.code, 2);
+  assert.match(new TextDecoder().decode(r.stderr), /error: run folder .* is not empty/);
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["keep.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, truncate } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLASSES, NUM_CLASSES } from "../../lib/data/classes.ts";
@@ -224,6 +224,24 @@ Deno.test("loadSynthFer() regenerates a damaged cache instead of reading it", as
     assert.deepEqual(second.train.images, first.train.images);
     const third = await loadSynthFer({ ...TINY, cacheDir });
     assert.equal(third.fromCache, true);
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("loadSynthFer() never reads the temporary folder of an interrupted generation", async () => {
+  const cacheDir = await mkdtemp(join(tmpdir(), "synthfer-test-"));
+  try {
+    const first = await loadSynthFer({ ...TINY, cacheDir });
+    const key = first.cachePath.slice(cacheDir.length + 1);
+    // simulate a run killed before its rename: only the temporary folder is left
+    await rm(first.cachePath, { recursive: true });
+    await mkdir(join(cacheDir, `.tmp-${key}-interrupted`));
+    await writeFile(join(cacheDir, `.tmp-${key}-interrupted`, "train.rgb"), new Uint8Array(10));
+    const second = await loadSynthFer({ ...TINY, cacheDir });
+    assert.equal(second.fromCache, false);
+    assert.deepEqual(second.train.images, first.train.images);
+    assert.equal((await loadSynthFer({ ...TINY, cacheDir })).fromCache, true);
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }

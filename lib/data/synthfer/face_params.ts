@@ -78,9 +78,9 @@ export const SCENE_KEYS = [
   "shirtSat",
   "shirtLight",
   "lightAngle", // direction the light comes from, degrees
-  "lightStrength", // 0 .. ~0.45, strength of the light/shadow gradient overlay
+  "lightStrength", // 0 .. ~0.35, strength of the light/shadow gradient overlay
   "shadeLevel", // 0 .. 1: grey level of a flat overlay (brightness/contrast change)
-  "shadeOpacity", // 0 .. ~0.35
+  "shadeOpacity", // 0 .. ~0.3
   "tintHue", // colour cast
   "tintOpacity",
   "shapeCount", // 0 .. MAX_BACKGROUND_SHAPES
@@ -170,7 +170,7 @@ export function drawFaceParams(
 }
 
 function drawExpression(distribution: ArrayLike<number>, prng: Prng, easy: boolean): ExpressionParams {
-  const intensity = easy ? prng.uniform(0.95, 1.05) : prng.uniform(0.75, 1.1);
+  const intensity = easy ? prng.uniform(0.95, 1.05) : prng.uniform(0.8, 1.15);
   const e = mixExpression(distribution, intensity);
   const jitter = easy ? 0.4 : 1;
   for (const key of EXPRESSION_KEYS) e[key] += prng.normal(0, EXPRESSION_JITTER[key] * jitter);
@@ -212,7 +212,7 @@ function drawIdentity(prng: Prng, easy: boolean): IdentityParams {
     irisSize: u(2.6, 3.1),
     irisColour: pick([4, 3, 2, 1]),
     browHeight: u(8.5, 10),
-    browThickness: u(2.4, 3.3),
+    browThickness: u(2.6, 3.5),
     browLength: u(6.8, 8.3),
     noseLength: u(7, 11),
     noseWidth: u(3, 4.5),
@@ -252,7 +252,7 @@ function drawPose(prng: Prng, easy: boolean): PoseParams {
   return {
     rotation: prng.normal(0, 7) * k,
     yaw: Math.max(-1, Math.min(1, prng.normal(0, 0.45))) * k,
-    scale: easy ? prng.uniform(0.95, 1.02) : prng.uniform(0.8, 1.05),
+    scale: easy ? prng.uniform(0.98, 1.05) : prng.uniform(0.86, 1.08),
     shiftX: prng.uniform(-5, 5) * k,
     shiftY: prng.uniform(-4, 4) * k,
   };
@@ -271,9 +271,9 @@ function drawScene(prng: Prng, easy: boolean): SceneParams {
     shirtSat: u(0, 0.7),
     shirtLight: u(0.15, 0.8),
     lightAngle: u(0, 360),
-    lightStrength: u(0, 0.45),
+    lightStrength: u(0, 0.35),
     shadeLevel: prng.next(),
-    shadeOpacity: u(0, 0.35),
+    shadeOpacity: u(0, 0.3),
     tintHue: u(0, 360),
     tintOpacity: u(0, 0.12),
     shapeCount: prng.int(MAX_BACKGROUND_SHAPES + 1),

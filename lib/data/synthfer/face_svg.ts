@@ -381,9 +381,9 @@ export function faceSvg(params: FaceParams, size: number): string {
     for (let k = 0; k < 3; k++) {
       const y = eyeY + 1.5 + k * 1.9;
       g.push(
-        `<path d="M${n(noseX - 3)} ${n(y + 0.6)} Q${n(noseX)} ${n(y - 0.8)} ${n(noseX + 3)} ${
-          n(y + 0.6)
-        }" fill="none" stroke="${hex(skinLine)}" stroke-width="1" stroke-linecap="round" opacity="${
+        `<path d="M${n(noseX - 3.2)} ${n(y + 0.7)} Q${n(noseX)} ${n(y - 0.9)} ${n(noseX + 3.2)} ${
+          n(y + 0.7)
+        }" fill="none" stroke="${hex(mix(skinLine, INK, 0.3))}" stroke-width="1.2" stroke-linecap="round" opacity="${
           n(0.85 * clamp(wrinkle, 0, 1))
         }"/>`,
       );

@@ -202,7 +202,7 @@ export const NEUTRAL_EXPRESSION: Readonly<ExpressionParams> = EXPRESSION_PROTOTY
  * ```ts
  * import { mixExpression } from "./expression.ts";
  * const e = mixExpression([0, 0, 0, 1, 0, 0, 0]); // pure happiness
- * if (e.mouthCorner !== 1) throw new Error("a smile has its corners up");
+ * if (!(e.mouthCorner > 0.5)) throw new Error("a smile has its corners up");
  * ```
  */
 export function mixExpression(

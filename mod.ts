@@ -42,8 +42,9 @@
  * @example Configuration layers: defaults < data set preset < file < flags
  * ```ts
  * import { ConfigError, resolveConfig } from "./mod.ts";
+ * // SynthFER (the default data set) brings its preset: t = 0.5, beta = 10, width 16, 48x48
  * const cfg = resolveConfig({ epochs: 3 }, { mode: "baseline" });
- * if (cfg.epochs !== 3 || cfg.mode !== "baseline" || cfg.threshold !== 0.7) throw new Error("config");
+ * if (cfg.epochs !== 3 || cfg.mode !== "baseline" || cfg.threshold !== 0.5) throw new Error("config");
  * let threw = false;
  * try { resolveConfig({ threshold: 1.5 }); } catch (e) { threw = e instanceof ConfigError; }
  * if (!threw) throw new Error("expected a ConfigError");
@@ -58,6 +59,7 @@ export {
   DATASET_PRESETS,
   DATASETS,
   DEFAULT_CONFIG,
+  SYNTH_PRESET,
   MODES,
   resolveConfig,
   stemFrozen,

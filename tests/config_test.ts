@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, stemFrozen } from "../lib/config.ts";
+import { ConfigError, DEFAULT_CONFIG, resolveConfig, stemFrozen, SYNTH_PRESET } from "../lib/config.ts";
 
 Deno.test("resolveConfig() applies defaults < file < flags, nested synth options merge", () => {
   const cfg = resolveConfig({ epochs: 3, synth: { trainSize: 70 } }, { epochs: 5, synth: { testSize: 14 } });
@@ -7,7 +7,9 @@ Deno.test("resolveConfig() applies defaults < file < flags, nested synth options
   assert.equal(cfg.synth.trainSize, 70);
   assert.equal(cfg.synth.testSize, 14);
   assert.equal(cfg.synth.annotators, DEFAULT_CONFIG.synth.annotators);
-  assert.equal(cfg.threshold, DEFAULT_CONFIG.threshold);
+  assert.equal(cfg.threshold, SYNTH_PRESET.threshold, "SynthFER's preset applies under the layers");
+  assert.equal(cfg.lr, DEFAULT_CONFIG.lr);
+  assert.equal(resolveConfig({}, { threshold: 0.8 }).threshold, 0.8, "a flag beats the preset");
 });
 
 Deno.test("resolveConfig() names the bad field, its value and the expected range", () => {

@@ -58,7 +58,8 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     if (name === "__metadata__") continue;
     const [b, e] = info.data_offsets;
     if (base + e > bytes.length) throw new RangeError(`safetensors tensor '${name}' runs past the end of the file (truncated?)`);
-    const raw = bytes.slice(base + b, base + e);
+    // a copy, aligned: a Node Buffer's slice() is a view into a shared pool
+    const raw = Uint8Array.prototype.slice.call(bytes, base + b, base + e);
     let data: Float32Array;
     if (info.dtype === "F32") data = new Float32Array(raw.buffer);
     else if (info.dtype === "F16") data = Float32Array.from(new Float16Array(raw.buffer));

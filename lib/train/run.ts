@@ -8,7 +8,6 @@
  *   tracked.jsonl, features.npy + features.json, weights_last.safetensors,
  *   weights_best.safetensors, summary.json.
  */
-import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
@@ -21,7 +20,8 @@ import { AdaDfNet } from "../model/adadf_net.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
 import { encodeNpy, writeFileAtomic } from "../util/files.ts";
 import { Prng } from "../util/prng.ts";
-import { type EpochMetrics, type EpochResult, type TrainEvent, trainAdaDf } from "./trainer.ts";
+import { initialClassDistributions } from "../method/class_distributions.ts";
+import { argmax, type EpochMetrics, type EpochResult, type TrainEvent, trainAdaDf } from "./trainer.ts";
 
 export interface RunSummary {
   testAccuracy: number;
@@ -124,7 +124,6 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     write(`${name}.jsonl`, lines[name].join("\n") + "\n");
   };
   // epoch 0: the threshold rows every class starts from
-  const { initialClassDistributions } = await import("../method/class_distributions.ts");
   const init = initialClassDistributions(data.numClasses, cfg.threshold);
   appendJsonl("class_distributions", {
     epoch: 0,
@@ -162,11 +161,7 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
       shape: [n, r.test.featureDim],
       classes: CLASSES,
       labels: Array.from(data.test.labels),
-      predictions: Array.from({ length: n }, (_, i) => {
-        let b = 0;
-        for (let c = 1; c < data.numClasses; c++) if (r.test.logits[i * data.numClasses + c] > r.test.logits[i * data.numClasses + b]) b = c;
-        return b;
-      }),
+      predictions: Array.from({ length: n }, (_, i) => argmax(r.test.logits, i * data.numClasses, data.numClasses)),
       attention: Array.from(r.test.attention),
     }) + "\n");
     await saveWeights("weights_last.safetensors", r.metrics.epoch);
@@ -200,6 +195,5 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     return summary;
   } finally {
     net.dispose();
-    void tf;
   }
 }

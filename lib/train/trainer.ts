@@ -115,10 +115,17 @@ export function pickTrackedSamples(split: ImageSplit, count: number, numClasses:
       if (round > count) break;
     }
   }
+  // too few ambiguous faces (e.g. an easy data set): fill up with the least clear ones left
+  if (picked.length < Math.min(count, n)) {
+    const rest = Array.from(order).filter((i) => !picked.includes(i));
+    rest.sort((a, b) => (maxTrue(a) || 1) - (maxTrue(b) || 1));
+    picked.push(...rest.slice(0, Math.min(count, n) - picked.length));
+  }
   return picked;
 }
 
-function argmax(a: ArrayLike<number>, off: number, c: number): number {
+/** Index of the largest of the `c` values starting at `off` (row argmax of a flat [N, C] array). */
+export function argmax(a: ArrayLike<number>, off: number, c: number): number {
   let best = 0;
   for (let k = 1; k < c; k++) if (a[off + k] > a[off + best]) best = k;
   return best;

@@ -43,7 +43,8 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: numbe
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
   if (/'fortran_order':\s*True/.test(header)) throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  const raw = bytes.slice(start + hlen);
+  // a copy, aligned: a Node Buffer's slice() is a view into a shared pool
+  const raw = Uint8Array.prototype.slice.call(bytes, start + hlen);
   let data: Float32Array;
   if (descr === "<f4") data = new Float32Array(raw.buffer);
   else if (descr === "<f8") data = Float32Array.from(new Float64Array(raw.buffer));

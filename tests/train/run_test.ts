@@ -141,3 +141,17 @@ Deno.test("deno task train refuses a non-empty --out and leaves it untouched", a
   assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["keep.txt"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("loadData() with --noise flips floor(rate x count) training labels per class, never the test labels", async () => {
+  const { loadData } = await import("../../lib/train/run.ts");
+  const { resolveConfig } = await import("../../lib/config.ts");
+  const { loadSynthFer } = await import("../../lib/data/synthfer.ts");
+  const cfg = resolveConfig({ noise: 0.3, imageSize: 32, synth: { trainSize: 140, testSize: 35 } });
+  const clean = await loadSynthFer({ seed: 0, trainSize: 140, testSize: 35, imageSize: 32, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" });
+  const d = await loadData(cfg);
+  const expected = Array.from({ length: C }, (_, c) => Math.floor(0.3 * clean.train.labels.filter((l) => l === c).length))
+    .reduce((a, b) => a + b, 0);
+  assert.equal(d.flipped.length, expected);
+  for (const i of d.flipped) assert.notEqual(d.train.labels[i], clean.train.labels[i]);
+  assert.deepEqual(d.test.labels, clean.test.labels);
+});

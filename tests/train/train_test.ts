@@ -90,3 +90,52 @@ Deno.test("trainAdaDf() leaves no tensor behind across a whole epoch after the f
   assert.equal(counts[1], counts[2], `tensors per epoch end: ${counts}`);
   net.dispose();
 });
+
+Deno.test("trainAdaDf() runs every mode (adadf, baseline, class, label) with finite losses; baseline trains by CE alone", async () => {
+  await initBackend("wasm");
+  for (const mode of ["adadf", "baseline", "class", "label"] as const) {
+    const cfg = resolveConfig({ epochs: 1, batchSize: 16, width: 4, imageSize: 32, trackedSamples: 2, mode });
+    const net = new AdaDfNet(TINY, { seed: 1 });
+    const [m] = await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg);
+    net.dispose();
+    for (const k of ["loss", "lossCe", "lossKld", "lossRr"] as const) assert.ok(Number.isFinite(m[k]), `${mode}: ${k} = ${m[k]}`);
+    if (mode === "baseline") {
+      assert.equal(m.lossKld, 0);
+      assert.equal(m.lossRr, 0);
+      assert.equal(m.a2, 0);
+      assert.ok(Math.abs(m.loss - m.lossCe) < 1e-6);
+    } else {
+      assert.ok(m.lossKld > 0, `${mode} has a KL term`);
+    }
+  }
+});
+
+Deno.test("freezeStem keeps the stem's weights but, as PyTorch, still updates its BatchNorm running statistics", async () => {
+  await initBackend("wasm");
+  const net = new AdaDfNet(TINY, { seed: 1 });
+  const conv1 = Array.from(net.params.get("feature.conv1.weight")!.dataSync());
+  const rm = Array.from(net.params.get("feature.bn1.running_mean")!.dataSync());
+  const branch = Array.from(net.params.get("branch_1.layer2.0.conv1.weight")!.dataSync());
+  const optimizer = tf.train.adam(1e-2);
+  const batch = toTensors(makeBatch(data.train, Array.from({ length: 16 }, (_, i) => i), { imageSize: 32 }));
+  const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));
+  trainStep(net, batch, { optimizer, variables: net.trainableVariables(true), classDistributions, loss: { epoch: 1, beta: 3 } });
+  assert.deepEqual(Array.from(net.params.get("feature.conv1.weight")!.dataSync()), conv1, "frozen conv1 changed");
+  assert.notDeepEqual(Array.from(net.params.get("feature.bn1.running_mean")!.dataSync()), rm, "running mean not updated");
+  assert.notDeepEqual(Array.from(net.params.get("branch_1.layer2.0.conv1.weight")!.dataSync()), branch, "branch not trained");
+  assert.ok(net.trainableVariables(true).every((v) => !v.name.startsWith("feature.")));
+  tf.dispose([batch.x, batch.labels, classDistributions]);
+  optimizer.dispose();
+  net.dispose();
+});
+
+Deno.test("ResNet-50 dual-branch model trains a step on a tiny input", async () => {
+  await initBackend("wasm");
+  const net = new AdaDfNet({ backbone: "resnet50", width: 4, numClasses: 7 }, { seed: 1 });
+  const optimizer = tf.train.adam(1e-3);
+  const r = stepOnce(net, optimizer);
+  assert.ok(Number.isFinite(r.total));
+  assert.deepEqual(net.params.get("alpha_1.weight")!.shape, [128, 1]); // 8 * width * 4
+  optimizer.dispose();
+  net.dispose();
+});

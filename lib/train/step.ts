@@ -69,6 +69,17 @@ export interface AuxPassOutputs {
   correctTarget: number;
 }
 
+/** Zeroed buffers for an eval-mode pass over `n` samples of `numClasses` classes. */
+export function emptyAuxPass(n: number, numClasses: number): AuxPassOutputs {
+  return {
+    auxProbs: new Float32Array(n * numClasses),
+    wAux: new Float32Array(n),
+    wTar: new Float32Array(n),
+    correct: 0,
+    correctTarget: 0,
+  };
+}
+
 /** Eval-mode forward of both branches on one batch; appends into `into` at `offset`. */
 export function auxPassBatch(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, into: AuxPassOutputs, offset: number): void {
   const c = net.config.numClasses;

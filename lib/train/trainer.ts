@@ -13,7 +13,7 @@ import { Prng } from "../util/prng.ts";
 import { lossWeights } from "../method/loss_weights.ts";
 import { initialClassDistributions, mineClassDistributions } from "../method/class_distributions.ts";
 import { attentionStatistics } from "../method/attention_statistics.ts";
-import { auxPassBatch, type AuxPassOutputs, targetBatch, trainStep } from "./step.ts";
+import { auxPassBatch, emptyAuxPass, targetBatch, trainStep } from "./step.ts";
 
 export interface EpochMetrics {
   epoch: number;
@@ -215,13 +215,7 @@ export async function trainAdaDf(
 
       // ---- eval-mode pass over the training set: mining and attention statistics ------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "mine" });
-      const aux: AuxPassOutputs = {
-        auxProbs: new Float32Array(nTrain * C),
-        wAux: new Float32Array(nTrain),
-        wTar: new Float32Array(nTrain),
-        correct: 0,
-        correctTarget: 0,
-      };
+      const aux = emptyAuxPass(nTrain, C);
       const order = new Int32Array(nTrain);
       let filled = 0;
       for (const idx of epochBatches(nTrain, cfg.batchSize, { dropLast: false })) {
@@ -257,13 +251,7 @@ export async function trainAdaDf(
       if (tracked.length > 0) {
         const host = makeBatch(data.train, tracked, { imageSize: S });
         const t = toTensors(host);
-        const tr: AuxPassOutputs = {
-          auxProbs: new Float32Array(tracked.length * C),
-          wAux: new Float32Array(tracked.length),
-          wTar: new Float32Array(tracked.length),
-          correct: 0,
-          correctTarget: 0,
-        };
+        const tr = emptyAuxPass(tracked.length, C);
         auxPassBatch(net, t, tr, 0);
         tf.dispose([t.x, t.labels]);
         tracked.forEach((index, k) => {

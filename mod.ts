@@ -52,31 +52,58 @@
  *
  * @module
  */
-export { BACKENDS, type BackendChoice, type BackendName, BackendUnavailableError, currentBackend, initBackend } from "./lib/backend/backend.ts";
+export {
+  type BackendChoice,
+  type BackendName,
+  BACKENDS,
+  BackendUnavailableError,
+  currentBackend,
+  initBackend,
+} from "./lib/backend/backend.ts";
 export { registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
 export {
   ConfigError,
   DATASET_PRESETS,
   DATASETS,
   DEFAULT_CONFIG,
-  SYNTH_PRESET,
   MODES,
   resolveConfig,
   stemFrozen,
+  SYNTH_PRESET,
   type TrainConfig,
   validateConfig,
 } from "./lib/config.ts";
 export { CLASSES, type ClassName, NUM_CLASSES } from "./lib/data/classes.ts";
-export { epochBatches, type HostBatch, IMAGENET_MEAN, IMAGENET_STD, type ImageSplit, makeBatch, toTensors } from "./lib/data/batches.ts";
+export {
+  epochBatches,
+  type HostBatch,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ImageSplit,
+  makeBatch,
+  toTensors,
+} from "./lib/data/batches.ts";
 export { DEFAULT_SYNTHFER_OPTIONS, faceSvg, generateSynthFer, loadSynthFer } from "./lib/data/synthfer.ts";
 export type { FaceSplit, SynthFerDataset, SynthFerOptions } from "./lib/data/synthfer.ts";
 export { flipLabels } from "./lib/data/label_noise.ts";
-export { AdaDfNet, type AdaDfOutputs, DEFAULT_MODEL_CONFIG, featureDim, type ModelConfig } from "./lib/model/adadf_net.ts";
+export {
+  AdaDfNet,
+  type AdaDfOutputs,
+  DEFAULT_MODEL_CONFIG,
+  featureDim,
+  type ModelConfig,
+} from "./lib/model/adadf_net.ts";
 export { decodeSafetensors, encodeSafetensors } from "./lib/model/safetensors.ts";
 export * from "./lib/method/mod.ts";
 export { trainStep } from "./lib/train/step.ts";
 export { evaluateTarget, trainAdaDf } from "./lib/train/trainer.ts";
-export type { ClassDistributionRecord, EpochMetrics, EpochResult, TrackedSampleRecord, TrainEvent } from "./lib/train/trainer.ts";
-export { defaultRunDir, loadData, runTraining, type RunSummary } from "./lib/train/run.ts";
+export type {
+  ClassDistributionRecord,
+  EpochMetrics,
+  EpochResult,
+  TrackedSampleRecord,
+  TrainEvent,
+} from "./lib/train/trainer.ts";
+export { defaultRunDir, loadData, type RunSummary, runTraining } from "./lib/train/run.ts";
 export { decodeNpy, encodeNpy } from "./lib/util/files.ts";
 export { Prng } from "./lib/util/prng.ts";

@@ -145,7 +145,9 @@ export function resolveConfig(...layers: Layer[]): TrainConfig {
   for (const layer of [DATASET_PRESETS[dataset] as Layer, ...layers]) {
     for (const key of Object.keys(layer) as (keyof Layer)[]) {
       if (!(key in DEFAULT_CONFIG)) {
-        throw new ConfigError(`unknown configuration key '${key}'; expected one of ${Object.keys(DEFAULT_CONFIG).join(", ")}`);
+        throw new ConfigError(
+          `unknown configuration key '${key}'; expected one of ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
+        );
       }
     }
     cfg = {
@@ -169,25 +171,46 @@ const inRange = (x: unknown, lo: number, hi: number) => typeof x === "number" &&
 /** Throws `ConfigError` naming the first invalid field, its value and the expected range. */
 export function validateConfig(c: TrainConfig): void {
   check(MODES.includes(c.mode), `mode must be one of ${MODES.join(", ")}, got '${c.mode}'`);
-  check(c.backbone === "resnet18" || c.backbone === "resnet50", `backbone must be resnet18 or resnet50, got '${c.backbone}'`);
+  check(
+    c.backbone === "resnet18" || c.backbone === "resnet50",
+    `backbone must be resnet18 or resnet50, got '${c.backbone}'`,
+  );
   check(isInt(c.width, 2), `width must be an integer >= 2 (64 = torchvision), got ${c.width}`);
   check(isInt(c.imageSize, 16) && c.imageSize <= 512, `image-size must be an integer in [16, 512], got ${c.imageSize}`);
-  check(c.attentionOn === "logits" || c.attentionOn === "features", `attentionOn must be logits or features, got '${c.attentionOn}'`);
+  check(
+    c.attentionOn === "logits" || c.attentionOn === "features",
+    `attentionOn must be logits or features, got '${c.attentionOn}'`,
+  );
   check(isInt(c.epochs, 1), `epochs must be an integer >= 1, got ${c.epochs}`);
   check(isInt(c.batchSize, 2), `batch-size must be an integer >= 2, got ${c.batchSize}`);
   check(typeof c.lr === "number" && c.lr > 0 && c.lr < 10, `lr must be a number in (0, 10), got ${c.lr}`);
-  check(typeof c.lrGamma === "number" && c.lrGamma > 0 && c.lrGamma <= 1, `lrGamma must be in (0, 1], got ${c.lrGamma}`);
+  check(
+    typeof c.lrGamma === "number" && c.lrGamma > 0 && c.lrGamma <= 1,
+    `lrGamma must be in (0, 1], got ${c.lrGamma}`,
+  );
   check(inRange(c.threshold, 0, 1), `threshold must be in [0, 1], got ${c.threshold}`);
   check(typeof c.beta === "number" && c.beta > 0, `beta must be a number > 0, got ${c.beta}`);
   check(inRange(c.minWeight, 0, 1), `min-weight must be in [0, 1], got ${c.minWeight}`);
-  check(inRange(c.maxWeight, 0, 1) && c.maxWeight >= c.minWeight, `max-weight must be in [min-weight, 1], got ${c.maxWeight}`);
+  check(
+    inRange(c.maxWeight, 0, 1) && c.maxWeight >= c.minWeight,
+    `max-weight must be in [min-weight, 1], got ${c.maxWeight}`,
+  );
   check(inRange(c.margin, 0, 1), `margin must be in [0, 1], got ${c.margin}`);
   check(typeof c.tops === "number" && c.tops > 0 && c.tops < 1, `tops must be in (0, 1), got ${c.tops}`);
   const m = Math.floor(c.tops * c.batchSize);
-  check(m >= 1 && m < c.batchSize, `tops x batch-size must leave both rank groups non-empty, got ${c.tops} x ${c.batchSize}`);
-  check(c.thresholdRows === "paper" || c.thresholdRows === "code", `thresholdRows must be paper or code, got '${c.thresholdRows}'`);
+  check(
+    m >= 1 && m < c.batchSize,
+    `tops x batch-size must leave both rank groups non-empty, got ${c.tops} x ${c.batchSize}`,
+  );
+  check(
+    c.thresholdRows === "paper" || c.thresholdRows === "code",
+    `thresholdRows must be paper or code, got '${c.thresholdRows}'`,
+  );
   check(typeof c.detachTargets === "boolean", `detachTargets must be true or false, got ${c.detachTargets}`);
-  check(typeof c.freezeStem === "boolean" || c.freezeStem === "auto", `freeze-stem must be true, false or auto, got ${c.freezeStem}`);
+  check(
+    typeof c.freezeStem === "boolean" || c.freezeStem === "auto",
+    `freeze-stem must be true, false or auto, got ${c.freezeStem}`,
+  );
   check(typeof c.miningAugment === "boolean", `miningAugment must be true or false, got ${c.miningAugment}`);
   check(inRange(c.noise, 0, 0.99), `noise must be in [0, 1), got ${c.noise}`);
   check(isInt(c.seed, 0), `seed must be an integer >= 0, got ${c.seed}`);
@@ -197,10 +220,18 @@ export function validateConfig(c: TrainConfig): void {
   check(isInt(c.synth.trainSize, 7), `synth.trainSize must be an integer >= 7, got ${c.synth.trainSize}`);
   check(isInt(c.synth.testSize, 7), `synth.testSize must be an integer >= 7, got ${c.synth.testSize}`);
   check(isInt(c.synth.annotators, 1), `synth.annotators must be an integer >= 1, got ${c.synth.annotators}`);
-  check(inRange(c.synth.ambiguousFraction, 0, 1), `synth.ambiguousFraction must be in [0, 1], got ${c.synth.ambiguousFraction}`);
-  check(c.synth.difficulty === "easy" || c.synth.difficulty === "normal", `synth.difficulty must be easy or normal, got '${c.synth.difficulty}'`);
+  check(
+    inRange(c.synth.ambiguousFraction, 0, 1),
+    `synth.ambiguousFraction must be in [0, 1], got ${c.synth.ambiguousFraction}`,
+  );
+  check(
+    c.synth.difficulty === "easy" || c.synth.difficulty === "normal",
+    `synth.difficulty must be easy or normal, got '${c.synth.difficulty}'`,
+  );
   if (c.dataset !== "synth") {
-    throw new ConfigError(`dataset '${c.dataset}' is not readable yet (only 'synth' is; real data set readers are a later issue)`);
+    throw new ConfigError(
+      `dataset '${c.dataset}' is not readable yet (only 'synth' is; real data set readers are a later issue)`,
+    );
   }
 }
 

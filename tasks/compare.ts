@@ -80,19 +80,31 @@ async function main(args: string[]) {
       mode,
       runs: rs.length,
       testAccuracy: meanStd(rs.map((r) => r.testAccuracy)),
-      testAccuracyTrue: rs.every((r) => r.testAccuracyTrue !== undefined) ? meanStd(rs.map((r) => r.testAccuracyTrue!)) : undefined,
+      testAccuracyTrue: rs.every((r) => r.testAccuracyTrue !== undefined)
+        ? meanStd(rs.map((r) => r.testAccuracyTrue!))
+        : undefined,
       bestTestAccuracy: meanStd(rs.map((r) => r.bestTestAccuracy)),
       wallSeconds: meanStd(rs.map((r) => r.wallSeconds)),
     };
   });
-  await Deno.writeTextFile(join(out, "compare.json"), JSON.stringify({ seeds, trainFlags, table, results }, null, 2) + "\n");
-  const pct = (x: { mean: number; std: number } | undefined) => x ? `${(100 * x.mean).toFixed(1)} ± ${(100 * x.std).toFixed(1)}` : "-";
+  await Deno.writeTextFile(
+    join(out, "compare.json"),
+    JSON.stringify({ seeds, trainFlags, table, results }, null, 2) + "\n",
+  );
+  const pct = (x: { mean: number; std: number } | undefined) =>
+    x ? `${(100 * x.mean).toFixed(1)} ± ${(100 * x.std).toFixed(1)}` : "-";
   console.log(`| mode | test accuracy % (last epoch) | vs true argmax % | best epoch's % | seconds per run |`);
   console.log(`| --- | --- | --- | --- | --- |`);
   for (const t of table) {
-    console.log(`| ${t.mode} | ${pct(t.testAccuracy)} | ${pct(t.testAccuracyTrue)} | ${pct(t.bestTestAccuracy)} | ${t.wallSeconds.mean.toFixed(0)} ± ${t.wallSeconds.std.toFixed(0)} |`);
+    console.log(
+      `| ${t.mode} | ${pct(t.testAccuracy)} | ${pct(t.testAccuracyTrue)} | ${pct(t.bestTestAccuracy)} | ${
+        t.wallSeconds.mean.toFixed(0)
+      } ± ${t.wallSeconds.std.toFixed(0)} |`,
+    );
   }
-  console.log(`(${seeds.length} seeds: ${seeds.join(", ")}; mean ± sample standard deviation; ${join(out, "compare.json")})`);
+  console.log(
+    `(${seeds.length} seeds: ${seeds.join(", ")}; mean ± sample standard deviation; ${join(out, "compare.json")})`,
+  );
 }
 
 if (import.meta.main) {

@@ -74,10 +74,40 @@ function flagsToLayer(v: Record<string, string | boolean | undefined>): Record<s
 }
 
 const STRING_FLAGS = [
-  "dataset", "data-path", "mode", "backbone", "width", "epochs", "batch-size", "lr", "lr-gamma", "threshold", "beta",
-  "min-weight", "max-weight", "margin", "tops", "threshold-rows", "detach-targets", "attention-on", "image-size",
-  "freeze-stem", "noise", "noise-file", "seed", "backend", "pretrained", "out", "resume", "config", "synth-train",
-  "synth-test", "synth-seed", "synth-annotators", "synth-ambiguous", "synth-difficulty",
+  "dataset",
+  "data-path",
+  "mode",
+  "backbone",
+  "width",
+  "epochs",
+  "batch-size",
+  "lr",
+  "lr-gamma",
+  "threshold",
+  "beta",
+  "min-weight",
+  "max-weight",
+  "margin",
+  "tops",
+  "threshold-rows",
+  "detach-targets",
+  "attention-on",
+  "image-size",
+  "freeze-stem",
+  "noise",
+  "noise-file",
+  "seed",
+  "backend",
+  "pretrained",
+  "out",
+  "resume",
+  "config",
+  "synth-train",
+  "synth-test",
+  "synth-seed",
+  "synth-annotators",
+  "synth-ambiguous",
+  "synth-difficulty",
 ];
 
 async function main(args: string[]) {
@@ -93,10 +123,18 @@ async function main(args: string[]) {
     console.log(HELP);
     return;
   }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'; train takes flags only (see --help)`);
-  if (values.resume !== undefined) throw new UsageError("--resume is not implemented yet (a later issue); start a new run with --out");
-  if (values["pretrained"] !== undefined) throw new UsageError("--pretrained is not implemented yet (PyTorch weight import is a later issue)");
-  if (values["noise-file"] !== undefined) throw new UsageError("--noise-file is not implemented yet (real data sets are a later issue)");
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument '${positionals[0]}'; train takes flags only (see --help)`);
+  }
+  if (values.resume !== undefined) {
+    throw new UsageError("--resume is not implemented yet (a later issue); start a new run with --out");
+  }
+  if (values["pretrained"] !== undefined) {
+    throw new UsageError("--pretrained is not implemented yet (PyTorch weight import is a later issue)");
+  }
+  if (values["noise-file"] !== undefined) {
+    throw new UsageError("--noise-file is not implemented yet (real data sets are a later issue)");
+  }
   let fileLayer: Partial<TrainConfig> = {};
   if (values.config !== undefined) {
     const path = values.config as string;
@@ -128,18 +166,29 @@ async function main(args: string[]) {
       if (e.type === "log") console.error(e.message);
       else if (e.type === "step" && !quiet) {
         bar.update(
-          `epoch ${e.epoch}/${cfg.epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${(e.accuracy * 100).toFixed(1)}%`,
+          `epoch ${e.epoch}/${cfg.epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${
+            (e.accuracy * 100).toFixed(1)
+          }%`,
           e.step / e.steps,
           e.step === e.steps,
         );
       } else if (e.type === "phase" && e.phase !== "train" && !quiet) {
-        bar.update(`epoch ${e.epoch}/${cfg.epochs} ${e.phase === "mine" ? "mining class distributions" : "testing"}`, 1, true);
+        bar.update(
+          `epoch ${e.epoch}/${cfg.epochs} ${e.phase === "mine" ? "mining class distributions" : "testing"}`,
+          1,
+          true,
+        );
       } else if (e.type === "epoch") {
         const m = e.metrics;
         bar.done(
-          `epoch ${m.epoch}/${cfg.epochs}  loss ${m.loss.toFixed(4)} (ce ${m.lossCe.toFixed(3)} kld ${m.lossKld.toFixed(3)} rr ${m.lossRr.toFixed(3)})` +
-            `  a1 ${m.a1.toFixed(2)} a2 ${m.a2.toFixed(2)}  train ${(m.trainAccuracy * 100).toFixed(1)}%  test ${(m.testAccuracy * 100).toFixed(1)}%` +
-            (m.testAccuracyTrue !== undefined ? ` (true ${(m.testAccuracyTrue * 100).toFixed(1)}%)` : "") + `  ${m.seconds.toFixed(1)} s`,
+          `epoch ${m.epoch}/${cfg.epochs}  loss ${m.loss.toFixed(4)} (ce ${m.lossCe.toFixed(3)} kld ${
+            m.lossKld.toFixed(3)
+          } rr ${m.lossRr.toFixed(3)})` +
+            `  a1 ${m.a1.toFixed(2)} a2 ${m.a2.toFixed(2)}  train ${(m.trainAccuracy * 100).toFixed(1)}%  test ${
+              (m.testAccuracy * 100).toFixed(1)
+            }%` +
+            (m.testAccuracyTrue !== undefined ? ` (true ${(m.testAccuracyTrue * 100).toFixed(1)}%)` : "") +
+            `  ${m.seconds.toFixed(1)} s`,
         );
       }
     },

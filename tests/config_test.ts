@@ -13,7 +13,10 @@ Deno.test("resolveConfig() applies defaults < file < flags, nested synth options
 });
 
 Deno.test("resolveConfig() names the bad field, its value and the expected range", () => {
-  assert.throws(() => resolveConfig({ threshold: 1.5 }), (e) => e instanceof ConfigError && /threshold must be in \[0, 1\], got 1.5/.test(e.message));
+  assert.throws(
+    () => resolveConfig({ threshold: 1.5 }),
+    (e) => e instanceof ConfigError && /threshold must be in \[0, 1\], got 1.5/.test(e.message),
+  );
   assert.throws(() => resolveConfig({ epochs: 0 }), /epochs must be an integer >= 1, got 0/);
   assert.throws(() => resolveConfig({ tops: 0.01, batchSize: 8 }), /rank groups non-empty/);
   // deno-lint-ignore no-explicit-any

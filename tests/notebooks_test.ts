@@ -11,7 +11,11 @@ const CI = Deno.env.get("CI") === "true";
 
 async function hasJupyterWithDeno(): Promise<string | undefined> {
   try {
-    const r = await new Deno.Command("jupyter", { args: ["kernelspec", "list", "--json"], stdout: "piped", stderr: "null" }).output();
+    const r = await new Deno.Command("jupyter", {
+      args: ["kernelspec", "list", "--json"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
     if (!r.success) return "jupyter kernelspec list failed";
     const specs = JSON.parse(new TextDecoder().decode(r.stdout)).kernelspecs ?? {};
     return "deno" in specs ? undefined : "the Deno kernel is not installed (run: deno jupyter --install)";
@@ -46,15 +50,27 @@ for (const nb of notebooks) {
       const outDir = await Deno.makeTempDir({ prefix: "adadf-nbtest-" });
       const r = await new Deno.Command("jupyter", {
         args: [
-          "nbconvert", "--to", "notebook", "--execute", nb, "--output-dir", outDir,
-          "--ExecutePreprocessor.kernel_name=deno", "--ExecutePreprocessor.timeout=900",
+          "nbconvert",
+          "--to",
+          "notebook",
+          "--execute",
+          nb,
+          "--output-dir",
+          outDir,
+          "--ExecutePreprocessor.kernel_name=deno",
+          "--ExecutePreprocessor.timeout=900",
         ],
         cwd: NOTEBOOKS,
         stdout: "piped",
         stderr: "piped",
       }).output();
       const stderr = new TextDecoder().decode(r.stderr);
-      assert.ok(r.success, `nbconvert failed on ${nb}:\n${stderr.split("\n").filter((l) => !/debug|frozen/i.test(l)).slice(-30).join("\n")}`);
+      assert.ok(
+        r.success,
+        `nbconvert failed on ${nb}:\n${
+          stderr.split("\n").filter((l) => !/debug|frozen/i.test(l)).slice(-30).join("\n")
+        }`,
+      );
       const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${nb}`));
       const mimes = new Set<string>();
       for (const cell of executed.cells) {
@@ -64,7 +80,9 @@ for (const nb of notebooks) {
           for (const m of Object.keys(o.data ?? {})) mimes.add(m);
         }
       }
-      for (const m of REQUIRED_OUTPUTS[nb]) assert.ok(mimes.has(m), `${nb} shows no ${m} output (has: ${[...mimes].join(", ")})`);
+      for (const m of REQUIRED_OUTPUTS[nb]) {
+        assert.ok(mimes.has(m), `${nb} shows no ${m} output (has: ${[...mimes].join(", ")})`);
+      }
       await Deno.remove(outDir, { recursive: true });
     },
   });

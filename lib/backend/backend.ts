@@ -79,11 +79,13 @@ async function initWebgpu(): Promise<string> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   const adapter = gpu ? await gpu.requestAdapter() : null;
   if (!adapter) {
-    throw new BackendUnavailableError("WebGPU has no adapter on this machine (navigator.gpu.requestAdapter() returned null)");
+    throw new BackendUnavailableError(
+      "WebGPU has no adapter on this machine (navigator.gpu.requestAdapter() returned null)",
+    );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) throw new BackendUnavailableError("the webgpu backend failed to initialise");
-  const info = (adapter as { info?: { device?: string; description?: string }; isFallbackAdapter?: boolean });
+  const info = adapter as { info?: { device?: string; description?: string }; isFallbackAdapter?: boolean };
   const name = info.info?.description || info.info?.device || "unknown adapter";
   return `${name}${info.isFallbackAdapter ? " (software fallback adapter)" : ""}`;
 }
@@ -109,7 +111,8 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
         choice = {
           requested,
           backend: "wasm",
-          reason: "auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed, so wasm (XNNPACK, SIMD, one thread)",
+          reason:
+            "auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed, so wasm (XNNPACK, SIMD, one thread)",
         };
       }
       break;

@@ -56,7 +56,9 @@ export function conv2dFilterGradient(
   const [kh, kw, cin, cout] = filterShape;
   const [n, h, w] = x.shape;
   return tf.tidy(() => {
-    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && h === oh && w === ow) {
+    if (
+      kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && h === oh && w === ow
+    ) {
       // 1x1 stride 1: dW^T = dy^T . x, with the small operand transposed explicitly
       // (the wasm matmul is slow with transposeA)
       const dyT = tf.transpose(tf.reshape(dy, [n * oh * ow, cout])); // [Cout, M]
@@ -92,7 +94,9 @@ export function conv2dInputGradient(
   const [kh, kw, cin, cout] = filter.shape;
   const [n, h, w] = inputShape;
   return tf.tidy(() => {
-    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && oh === h && ow === w) {
+    if (
+      kh === 1 && kw === 1 && sh === 1 && sw === 1 && padInfo.top === 0 && padInfo.left === 0 && oh === h && ow === w
+    ) {
       const dx = tf.matMul(tf.reshape(dy, [n * oh * ow, cout]), tf.reshape(filter, [cin, cout]), false, true);
       return tf.reshape(dx, inputShape);
     }

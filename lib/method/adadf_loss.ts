@@ -132,7 +132,9 @@ const MODES: readonly TrainMode[] = ["adadf", "baseline", "class", "label"];
  * ```
  */
 export function adaDfLoss(inputs: AdaDfLossInputs, options: AdaDfLossOptions): AdaDfLossParts {
-  if (inputs == null || typeof inputs !== "object") throw new TypeError(`inputs must be an object, got ${String(inputs)}`);
+  if (inputs == null || typeof inputs !== "object") {
+    throw new TypeError(`inputs must be an object, got ${String(inputs)}`);
+  }
   if (options == null || typeof options !== "object") {
     throw new TypeError(`options must be an object { epoch, beta, ... }, got ${String(options)}`);
   }
@@ -147,7 +149,9 @@ export function adaDfLoss(inputs: AdaDfLossInputs, options: AdaDfLossOptions): A
   assertLabelTensor(labels, n, c);
 
   const mode = options.mode ?? "adadf";
-  if (!MODES.includes(mode)) throw new RangeError(`mode must be one of ${MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  if (!MODES.includes(mode)) {
+    throw new RangeError(`mode must be one of ${MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  }
   const detach = options.detachTargets ?? false;
   if (typeof detach !== "boolean") throw new TypeError(`detachTargets must be a boolean, got ${String(detach)}`);
   const tops = options.tops ?? RANK_REGULARIZATION_DEFAULTS.tops;
@@ -177,7 +181,9 @@ export function adaDfLoss(inputs: AdaDfLossInputs, options: AdaDfLossOptions): A
       };
     }
     const ce = crossEntropy(auxLogits, labels); // eq. 3
-    const rr = mode === "adadf" ? rankRegularization(wAvg, { tops, margin, batchSize: options.rrBatchSize }) : tf.scalar(0); // eq. 9-10
+    const rr = mode === "adadf"
+      ? rankRegularization(wAvg, { tops, margin, batchSize: options.rrBatchSize })
+      : tf.scalar(0); // eq. 9-10
     const w = mode === "adadf"
       ? normalizeAttention(wAvg, { minWeight, maxWeight }) // [N, 1], eq. 11
       : tf.fill([n, 1], mode === "class" ? 1 : 0) as tf.Tensor2D;

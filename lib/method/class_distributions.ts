@@ -46,7 +46,12 @@ export interface ClassDistributions {
  * thresholdRow(0, 3, 0.6); // [0.6, 0.2, 0.2]
  * ```
  */
-export function thresholdRow(c: number, numClasses: number, threshold: number, rows: ThresholdRows = "paper"): number[] {
+export function thresholdRow(
+  c: number,
+  numClasses: number,
+  threshold: number,
+  rows: ThresholdRows = "paper",
+): number[] {
   assertNumClasses(numClasses);
   if (!Number.isInteger(c) || c < 0 || c >= numClasses) {
     throw new RangeError(`c must be a class index in [0, ${numClasses}), got ${c}`);
@@ -130,7 +135,9 @@ export class ClassDistributionMiner {
     if (!(labels instanceof Int32Array)) throw new TypeError(`labels must be an Int32Array, got ${String(labels)}`);
     if (probs.length !== labels.length * c) {
       throw new RangeError(
-        `probs must hold N * C = ${labels.length} * ${c} = ${labels.length * c} values (row-major [N, C]), got ${probs.length}`,
+        `probs must hold N * C = ${labels.length} * ${c} = ${
+          labels.length * c
+        } values (row-major [N, C]), got ${probs.length}`,
       );
     }
     assertLabelValues(labels, c);

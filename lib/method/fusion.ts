@@ -33,7 +33,6 @@ export function fuseDistributions(
   assertMatrix(classDistOfLabel, "classDistOfLabel");
   assertShape(classDistOfLabel, labelDist.shape, "classDistOfLabel");
   assertColumn(weight, "weight", n);
-  return tf.tidy(() =>
-    tf.add(tf.mul(weight, classDistOfLabel), tf.mul(tf.sub(1, weight), labelDist)) // [N, C]
+  return tf.tidy(() => tf.add(tf.mul(weight, classDistOfLabel), tf.mul(tf.sub(1, weight), labelDist)) // [N, C]
   );
 }

@@ -43,7 +43,11 @@ export { crossEntropy } from "./cross_entropy.ts";
 export { averageAttention } from "./attention.ts";
 export { RANK_REGULARIZATION_DEFAULTS, rankRegularization } from "./rank_regularization.ts";
 export type { RankRegularizationOptions } from "./rank_regularization.ts";
-export { NORMALIZE_ATTENTION_DEFAULTS, NORMALIZE_ATTENTION_EPSILON, normalizeAttention } from "./normalize_attention.ts";
+export {
+  NORMALIZE_ATTENTION_DEFAULTS,
+  NORMALIZE_ATTENTION_EPSILON,
+  normalizeAttention,
+} from "./normalize_attention.ts";
 export type { NormalizeAttentionOptions } from "./normalize_attention.ts";
 export { fuseDistributions } from "./fusion.ts";
 export { klDivergenceLoss } from "./kl_loss.ts";

@@ -61,28 +61,30 @@ function trainingBatchNorm(
   beta: tf.Tensor1D,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
-  const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-    const x4 = xIn as tf.Tensor4D;
-    const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-    onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const r = tf.rsqrt(tf.add(variance, BN_EPS)); // [C]
-    const xhat = tf.mul(tf.sub(x4, mean), r); // [N, H, W, C]
-    save([xhat, r, g]);
-    const value = tf.add(tf.mul(xhat, g), b);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sxhat, sr, sg] = saved;
-        const m = dy.size / dy.shape[dy.rank - 1];
-        const dbeta = tf.sum(dy, [0, 1, 2]); // [C]
-        const dgamma = tf.sum(tf.mul(dy, sxhat), [0, 1, 2]); // [C]
-        const scale = tf.mul(sg, tf.div(sr, m)); // [C]
-        const inner = tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(sxhat, dgamma));
-        return [tf.mul(inner, scale), dgamma, dbeta];
-      },
-    };
-  // deno-lint-ignore no-explicit-any
-  }) as any);
+  const op = tf.customGrad(
+    ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const x4 = xIn as tf.Tensor4D;
+      const { mean, variance } = tf.moments(x4, [0, 1, 2]);
+      onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+      const r = tf.rsqrt(tf.add(variance, BN_EPS)); // [C]
+      const xhat = tf.mul(tf.sub(x4, mean), r); // [N, H, W, C]
+      save([xhat, r, g]);
+      const value = tf.add(tf.mul(xhat, g), b);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sxhat, sr, sg] = saved;
+          const m = dy.size / dy.shape[dy.rank - 1];
+          const dbeta = tf.sum(dy, [0, 1, 2]); // [C]
+          const dgamma = tf.sum(tf.mul(dy, sxhat), [0, 1, 2]); // [C]
+          const scale = tf.mul(sg, tf.div(sr, m)); // [C]
+          const inner = tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(sxhat, dgamma));
+          return [tf.mul(inner, scale), dgamma, dbeta];
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+    }) as any,
+  );
   return op(x, gamma, beta) as tf.Tensor4D;
 }
 

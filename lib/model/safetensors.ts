@@ -9,7 +9,10 @@ export interface NamedArray {
 }
 
 /** Encodes float32 tensors (keys sorted) and string metadata into one safetensors buffer. */
-export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, NamedArray>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -38,7 +41,9 @@ export function encodeSafetensors(tensors: Record<string, NamedArray>, metadata:
 }
 
 /** Decodes a safetensors buffer (F32 and F16 tensors) into float32 arrays and its metadata. */
-export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, NamedArray>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+): { tensors: Record<string, NamedArray>; metadata: Record<string, string> } {
   if (bytes.length < 8) throw new RangeError(`not a safetensors file: ${bytes.length} bytes, expected at least 8`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
@@ -57,7 +62,9 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
     const [b, e] = info.data_offsets;
-    if (base + e > bytes.length) throw new RangeError(`safetensors tensor '${name}' runs past the end of the file (truncated?)`);
+    if (base + e > bytes.length) {
+      throw new RangeError(`safetensors tensor '${name}' runs past the end of the file (truncated?)`);
+    }
     // a copy, aligned: a Node Buffer's slice() is a view into a shared pool
     const raw = Uint8Array.prototype.slice.call(bytes, base + b, base + e);
     let data: Float32Array;

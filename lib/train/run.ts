@@ -21,7 +21,7 @@ import { encodeSafetensors } from "../model/safetensors.ts";
 import { encodeNpy, writeFileAtomic } from "../util/files.ts";
 import { Prng } from "../util/prng.ts";
 import { initialClassDistributions } from "../method/class_distributions.ts";
-import { argmax, type EpochMetrics, type EpochResult, type TrainEvent, trainAdaDf } from "./trainer.ts";
+import { argmax, type EpochMetrics, type EpochResult, trainAdaDf, type TrainEvent } from "./trainer.ts";
 
 export interface RunSummary {
   testAccuracy: number;
@@ -73,7 +73,9 @@ export async function loadData(cfg: TrainConfig, log: (m: string) => void = () =
     ambiguousFraction: cfg.synth.ambiguousFraction,
     difficulty: cfg.synth.difficulty,
   }, (done, total) => {
-    if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) log(`generating SynthFER: ${done}/${total} faces`);
+    if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) {
+      log(`generating SynthFER: ${done}/${total} faces`);
+    }
   });
   log(`SynthFER ${ds.fromCache ? "loaded from cache" : "generated and cached"} at ${ds.cachePath}`);
   let train: ImageSplit = ds.train;
@@ -88,7 +90,9 @@ export async function loadData(cfg: TrainConfig, log: (m: string) => void = () =
 
 function architectureName(cfg: TrainConfig): string {
   const depth = cfg.backbone === "resnet18" ? "ResNet-18" : "ResNet-50";
-  return cfg.width === 64 ? `${depth} dual-branch Ada-DF` : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
+  return cfg.width === 64
+    ? `${depth} dual-branch Ada-DF`
+    : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
 }
 
 /**
@@ -108,15 +112,40 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
   const data = await loadData(cfg, log);
   // only now that backend and data are good: no empty run folder is left behind by bad input
   mkdirSync(dir, { recursive: true });
-  const net = new AdaDfNet({ backbone: cfg.backbone, width: cfg.width, numClasses: data.numClasses, attentionOn: cfg.attentionOn }, {
+  const net = new AdaDfNet({
+    backbone: cfg.backbone,
+    width: cfg.width,
+    numClasses: data.numClasses,
+    attentionOn: cfg.attentionOn,
+  }, {
     seed: cfg.seed,
   });
   const architecture = architectureName(cfg);
-  log(`model: ${architecture}, ${net.parameterCount().toLocaleString("en")} parameters, input ${cfg.imageSize}x${cfg.imageSize}, stem ${stemFrozen(cfg) ? "frozen" : "trained"}`);
+  log(
+    `model: ${architecture}, ${
+      net.parameterCount().toLocaleString("en")
+    } parameters, input ${cfg.imageSize}x${cfg.imageSize}, stem ${stemFrozen(cfg) ? "frozen" : "trained"}`,
+  );
 
   const write = (name: string, text: string) => writeFileAtomic(join(dir, name), text);
-  write("config.json", JSON.stringify({ ...cfg, out: dir, resolvedBackend: choice.backend, backendReason: choice.reason, stemFrozen: stemFrozen(cfg), classes: CLASSES }, null, 2) + "\n");
-  if (data.flipped.length > 0) write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+  write(
+    "config.json",
+    JSON.stringify(
+      {
+        ...cfg,
+        out: dir,
+        resolvedBackend: choice.backend,
+        backendReason: choice.reason,
+        stemFrozen: stemFrozen(cfg),
+        classes: CLASSES,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  if (data.flipped.length > 0) {
+    write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+  }
 
   const lines: Record<string, string[]> = { metrics: [], class_distributions: [], attention: [], tracked: [] };
   const appendJsonl = (name: keyof typeof lines, obj: unknown) => {
@@ -140,7 +169,13 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
       format: "ada-df-ts",
       layout: "tfjs (conv [KH,KW,Cin,Cout], linear [in,out])",
       epoch: String(epoch),
-      config: JSON.stringify({ backbone: cfg.backbone, width: cfg.width, numClasses: data.numClasses, attentionOn: cfg.attentionOn, imageSize: cfg.imageSize }),
+      config: JSON.stringify({
+        backbone: cfg.backbone,
+        width: cfg.width,
+        numClasses: data.numClasses,
+        attentionOn: cfg.attentionOn,
+        imageSize: cfg.imageSize,
+      }),
     });
     writeFileAtomic(join(dir, name), bytes);
   };
@@ -155,15 +190,18 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     appendJsonl("tracked", r.tracked);
     const n = data.test.labels.length;
     writeFileAtomic(join(dir, "features.npy"), encodeNpy(r.test.features, [n, r.test.featureDim]));
-    write("features.json", JSON.stringify({
-      epoch: r.metrics.epoch,
-      branch: "target",
-      shape: [n, r.test.featureDim],
-      classes: CLASSES,
-      labels: Array.from(data.test.labels),
-      predictions: Array.from({ length: n }, (_, i) => argmax(r.test.logits, i * data.numClasses, data.numClasses)),
-      attention: Array.from(r.test.attention),
-    }) + "\n");
+    write(
+      "features.json",
+      JSON.stringify({
+        epoch: r.metrics.epoch,
+        branch: "target",
+        shape: [n, r.test.featureDim],
+        classes: CLASSES,
+        labels: Array.from(data.test.labels),
+        predictions: Array.from({ length: n }, (_, i) => argmax(r.test.logits, i * data.numClasses, data.numClasses)),
+        attention: Array.from(r.test.attention),
+      }) + "\n",
+    );
     await saveWeights("weights_last.safetensors", r.metrics.epoch);
     if (r.metrics.testAccuracy > best.acc) {
       best = { acc: r.metrics.testAccuracy, epoch: r.metrics.epoch, accTrue: r.metrics.testAccuracyTrue };
@@ -178,7 +216,9 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
       testAccuracy: last!.testAccuracy,
       bestTestAccuracy: best.acc,
       bestEpoch: best.epoch,
-      ...(last!.testAccuracyTrue !== undefined ? { testAccuracyTrue: last!.testAccuracyTrue, bestTestAccuracyTrue: best.accTrue } : {}),
+      ...(last!.testAccuracyTrue !== undefined
+        ? { testAccuracyTrue: last!.testAccuracyTrue, bestTestAccuracyTrue: best.accTrue }
+        : {}),
       epochsCompleted: last!.epoch,
       wallSeconds: (performance.now() - t0) / 1000,
       backend: choice.backend,

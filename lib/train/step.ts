@@ -81,7 +81,12 @@ export function emptyAuxPass(n: number, numClasses: number): AuxPassOutputs {
 }
 
 /** Eval-mode forward of both branches on one batch; appends into `into` at `offset`. */
-export function auxPassBatch(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, into: AuxPassOutputs, offset: number): void {
+export function auxPassBatch(
+  net: AdaDfNet,
+  batch: { x: tf.Tensor4D; labels: tf.Tensor1D },
+  into: AuxPassOutputs,
+  offset: number,
+): void {
   const c = net.config.numClasses;
   const [probs, wa, wt, correct, correctTarget] = tf.tidy(() => {
     const out = net.apply(batch.x, { training: false });
@@ -102,7 +107,10 @@ export function auxPassBatch(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.
 }
 
 /** Target-branch outputs on one batch (inference uses the target branch only). */
-export function targetBatch(net: AdaDfNet, x: tf.Tensor4D): { logits: Float32Array; attention: Float32Array; features: Float32Array } {
+export function targetBatch(
+  net: AdaDfNet,
+  x: tf.Tensor4D,
+): { logits: Float32Array; attention: Float32Array; features: Float32Array } {
   const [l, a, f] = tf.tidy(() => {
     const o = targetForward({ params: net.params, training: false }, net.config, x);
     return [o.logits, o.attention, o.features];

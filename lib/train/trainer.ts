@@ -6,7 +6,7 @@
  * return value; `lib/train/run.ts` writes them into a run folder.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type TrainConfig, stemFrozen } from "../config.ts";
+import { stemFrozen, type TrainConfig } from "../config.ts";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
 import { Prng } from "../util/prng.ts";

@@ -18,7 +18,9 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
 
 /** Encodes a float32 array as a NumPy .npy (v1.0, little-endian, C order). */
 export function encodeNpy(data: Float32Array, shape: number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${
+    shape.length === 1 ? "," : ""
+  }), }`;
   const total = 10 + header.length + 1;
   header += " ".repeat((64 - (total % 64)) % 64) + "\n";
   const out = new Uint8Array(10 + header.length + data.byteLength);
@@ -41,7 +43,9 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: numbe
   const header = new TextDecoder().decode(bytes.subarray(start, start + hlen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  if (/'fortran_order':\s*True/.test(header)) throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
+  if (/'fortran_order':\s*True/.test(header)) {
+    throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
+  }
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   // a copy, aligned: a Node Buffer's slice() is a view into a shared pool
   const raw = Uint8Array.prototype.slice.call(bytes, start + hlen);

@@ -17,7 +17,9 @@ async function convGrads(backend: "cpu" | "wasm", xs: number[], fs: number[], st
   const f = tf.tensor4d(randomArray(fs.reduce((a, b) => a * b), prng), fs as [number, number, number, number]);
   const y = tf.conv2d(x, f, stride, pad);
   const dy = tf.tensor(randomArray(y.size, prng), y.shape);
-  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy)))([x, f]);
+  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy))
+  )([x, f]);
   const out = { dx: await gx.data(), df: await gf.data() };
   tf.dispose([x, f, y, dy, gx, gf]);
   return out;

@@ -34,7 +34,8 @@ Deno.test({
     assert.match(choice.reason, /adapter: /);
     const gpuOut = await forwardAndGrad("webgpu");
     const cpuOut = await forwardAndGrad("cpu");
-    const err = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(1e-6, ...b.map(Math.abs));
+    const err = (a: number[], b: number[]) =>
+      Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(1e-6, ...b.map(Math.abs));
     assert.ok(err(gpuOut.logits, cpuOut.logits) < 1e-3, `logits differ: ${err(gpuOut.logits, cpuOut.logits)}`);
     assert.ok(err(gpuOut.grad, cpuOut.grad) < 1e-3, `gradients differ: ${err(gpuOut.grad, cpuOut.grad)}`);
   },

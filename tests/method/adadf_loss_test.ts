@@ -171,10 +171,18 @@ Deno.test("adaDfLoss() with detachTargets stops L_kld's gradient at the fused ta
   const [auxDet, tarDet, waDet, wtDet] = gradsOf(b, { epoch: 1, beta: 3, detachTargets: true });
   // detached, the auxiliary logits get only a1 * dL_ce: (softmax - onehot) / 2
   assertClose(auxDet, [-0.25, 0.25, 0.125, -0.125], 1e-6);
-  assert.ok(auxFree.some((g, i) => Math.abs(g - auxDet[i]) > 1e-3), "the fused target sends a gradient to the aux logits");
+  assert.ok(
+    auxFree.some((g, i) => Math.abs(g - auxDet[i]) > 1e-3),
+    "the fused target sends a gradient to the aux logits",
+  );
   // the target branch's gradient is the same either way: a2 (softmax(tar) - fused) / N
   assertClose(tarDet, tarFree, 1e-7);
-  assertClose(tarDet, [A2_E1 * (0.5 - 0.8) / 2, A2_E1 * (0.5 - 0.2) / 2, A2_E1 * (0.5 - 0.24) / 2, A2_E1 * (0.5 - 0.76) / 2], 1e-6);
+  assertClose(tarDet, [
+    A2_E1 * (0.5 - 0.8) / 2,
+    A2_E1 * (0.5 - 0.2) / 2,
+    A2_E1 * (0.5 - 0.24) / 2,
+    A2_E1 * (0.5 - 0.76) / 2,
+  ], 1e-6);
   // L_RR = 0 and, with N = 2, min-max normalisation always gives w = [1, 0.2]: no gradient to the heads
   assert.deepEqual([...waDet, ...wtDet], [0, 0, 0, 0]);
   assertClose(waFree, [0, 0], 1e-6); // zero up to float32 rounding
@@ -200,7 +208,10 @@ Deno.test("adaDfLoss() supports tf.variableGrads", () => {
   const b = batch();
   const aux = tf.variable(b.auxLogits);
   const tar = tf.variable(b.tarLogits);
-  const { value, grads } = tf.variableGrads(() => adaDfLoss({ ...b, auxLogits: aux, tarLogits: tar }, { epoch: 1, beta: 3 }).total, [aux, tar]);
+  const { value, grads } = tf.variableGrads(
+    () => adaDfLoss({ ...b, auxLogits: aux, tarLogits: tar }, { epoch: 1, beta: 3 }).total,
+    [aux, tar],
+  );
   assertClose(values(value), CE + A2_E1 * (KL0 + KL1) / 2, 1e-6);
   assert.deepEqual(Object.keys(grads).sort(), [aux.name, tar.name].sort());
   tf.dispose([value, ...Object.values(grads), aux, tar]);
@@ -241,7 +252,10 @@ Deno.test("adaDfLoss() rejects bad inputs and options with TypeError or RangeErr
     message: /classDistributions must have shape \[2,2\]/,
   });
   assert.throws(() => adaDfLoss({ ...b, tarLogits: tar3 }, opts), { name: "RangeError", message: /tarLogits/ });
-  assert.throws(() => adaDfLoss(b, { ...opts, mode: "both" as "adadf" }), { name: "RangeError", message: /mode must be one of/ });
+  assert.throws(() => adaDfLoss(b, { ...opts, mode: "both" as "adadf" }), {
+    name: "RangeError",
+    message: /mode must be one of/,
+  });
   assert.throws(() => adaDfLoss(b, { ...opts, epoch: 0 }), { name: "RangeError", message: /epoch/ });
   assert.throws(() => adaDfLoss(b, { ...opts, detachTargets: "yes" as unknown as boolean }), TypeError);
   assert.throws(() => adaDfLoss(b, { ...opts, minWeight: 0.5, maxWeight: 0.4 }), RangeError);

@@ -15,7 +15,7 @@ Deno.test("thresholdRow() puts t on the class and (1 - t)/(C - 1) elsewhere by d
   assertClose(thresholdRow(2, 4, 0.5, "paper"), [1 / 6, 1 / 6, 0.5, 1 / 6], 1e-15);
 });
 
-Deno.test("thresholdRow() puts 0.4/(C - 1) off the class with rows = \"code\" (utils.py)", () => {
+Deno.test('thresholdRow() puts 0.4/(C - 1) off the class with rows = "code" (utils.py)', () => {
   // C = 7: 0.4 / 6 = 0.0666667; the row sums to 0.7 + 0.4 = 1.1
   const row = thresholdRow(0, 7, 0.7, "code");
   assertClose(row, [0.7, 0.4 / 6, 0.4 / 6, 0.4 / 6, 0.4 / 6, 0.4 / 6, 0.4 / 6], 1e-15);
@@ -39,11 +39,21 @@ Deno.test("initialClassDistributions() is the paper's threshold row for every cl
 // Class 1: one sample [0.25, 0.5, 0.25] (diagonal exactly 0.5: >= t, mined).
 // Class 2: two samples, mean [0.375, 0.375, 0.25] (diagonal 0.25 < 0.5: replaced).
 const PROBS = new Float32Array([
-  0.8, 0.1, 0.1, // y = 0
-  0.5, 0.25, 0.25, // y = 2
-  0.25, 0.5, 0.25, // y = 1
-  0.6, 0.3, 0.1, // y = 0
-  0.25, 0.5, 0.25, // y = 2
+  0.8,
+  0.1,
+  0.1, // y = 0
+  0.5,
+  0.25,
+  0.25, // y = 2
+  0.25,
+  0.5,
+  0.25, // y = 1
+  0.6,
+  0.3,
+  0.1, // y = 0
+  0.25,
+  0.5,
+  0.25, // y = 2
 ]);
 const LABELS = new Int32Array([0, 2, 1, 0, 2]);
 
@@ -63,7 +73,7 @@ Deno.test("mineClassDistributions() replaces an unconfident class by the paper r
   assert.deepEqual(explicit, d);
 });
 
-Deno.test("mineClassDistributions() replaces by the code's row with thresholdRows = \"code\"", () => {
+Deno.test('mineClassDistributions() replaces by the code\'s row with thresholdRows = "code"', () => {
   const d = mineClassDistributions(PROBS, LABELS, 3, { threshold: 0.5, thresholdRows: "code" });
   assertClose(d.rows[2], [0.2, 0.2, 0.5], 1e-15); // 0.4 / 2 = 0.2
   assertClose(d.rows[0], [0.7, 0.2, 0.1], 1e-7); // mined rows do not depend on the option

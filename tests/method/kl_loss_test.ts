@@ -34,7 +34,10 @@ Deno.test("klDivergenceLoss() is sum t (log t - log p) / N with 0 log 0 = 0 (eq.
 Deno.test("klDivergenceLoss() gradient is (softmax - target) / N for the logits, finite for the target", () => {
   const t = tf.tensor2d([[1, 0]]);
   const z = tf.zeros([1, 2]) as tf.Tensor2D;
-  const [dt, dz] = tf.grads((a: tf.Tensor, b: tf.Tensor) => klDivergenceLoss(a as tf.Tensor2D, b as tf.Tensor2D))([t, z]);
+  const [dt, dz] = tf.grads((a: tf.Tensor, b: tf.Tensor) => klDivergenceLoss(a as tf.Tensor2D, b as tf.Tensor2D))([
+    t,
+    z,
+  ]);
   assertClose(values(dz), [-0.5, 0.5], 1e-6); // [1/2 - 1, 1/2 - 0]
   // d/dt0 = ln t0 + 1 - ln p0 = 1 + ln 2; at t1 = 0 the t ln t part contributes 0, leaving -ln p1 = ln 2
   assertClose(values(dt), [1 + LN2, LN2], 1e-6);

@@ -46,7 +46,13 @@ Deno.test("normalizeAttention() rejects weights outside 0 <= minWeight <= maxWei
     name: "RangeError",
     message: /minWeight must be <= maxWeight/,
   });
-  assert.throws(() => normalizeAttention(w, { minWeight: -0.1 }), { name: "RangeError", message: /minWeight must be in/ });
-  assert.throws(() => normalizeAttention(w, { maxWeight: 1.5 }), { name: "RangeError", message: /maxWeight must be in/ });
+  assert.throws(() => normalizeAttention(w, { minWeight: -0.1 }), {
+    name: "RangeError",
+    message: /minWeight must be in/,
+  });
+  assert.throws(() => normalizeAttention(w, { maxWeight: 1.5 }), {
+    name: "RangeError",
+    message: /maxWeight must be in/,
+  });
   w.dispose();
 });

@@ -86,8 +86,14 @@ Deno.test("rankRegularization() throws RangeError when a group would be empty or
   assert.throws(() => rankRegularization(w5, { tops: 0.1 }), { name: "RangeError", message: /0 high and 5 low/ });
   assert.throws(() => rankRegularization(w5, { tops: 1 }), { name: "RangeError", message: /5 high and 0 low/ });
   assert.throws(() => rankRegularization(w1), { name: "RangeError", message: /batchSize must be an integer >= 2/ });
-  assert.throws(() => rankRegularization(w5, { batchSize: 30 }), { name: "RangeError", message: /must each fit in the 5 rows/ });
-  assert.throws(() => rankRegularization(w5, { tops: 1.5 }), { name: "RangeError", message: /tops must be in \[0, 1\]/ });
+  assert.throws(() => rankRegularization(w5, { batchSize: 30 }), {
+    name: "RangeError",
+    message: /must each fit in the 5 rows/,
+  });
+  assert.throws(() => rankRegularization(w5, { tops: 1.5 }), {
+    name: "RangeError",
+    message: /tops must be in \[0, 1\]/,
+  });
   assert.throws(() => rankRegularization(w5, { margin: NaN }), { name: "RangeError", message: /margin/ });
   const wide = tf.tensor2d([[0.1, 0.2], [0.3, 0.4]]);
   assert.throws(() => rankRegularization(wide), { name: "RangeError", message: /wAvg must have shape \[N, 1\]/ });

@@ -53,7 +53,10 @@ Deno.test("AdaDfNet's two branches start identical and the attention heads diffe
     const twin = net.params.get(k.replace("branch_1.", "branch_2."))!;
     assert.deepEqual(Array.from(v.dataSync()), Array.from(twin.dataSync()), k);
   }
-  assert.notDeepEqual(Array.from(net.params.get("alpha_1.weight")!.dataSync()), Array.from(net.params.get("alpha_2.weight")!.dataSync()));
+  assert.notDeepEqual(
+    Array.from(net.params.get("alpha_1.weight")!.dataSync()),
+    Array.from(net.params.get("alpha_2.weight")!.dataSync()),
+  );
   net.dispose();
 });
 
@@ -65,7 +68,10 @@ Deno.test("AdaDfNet forward gives [N, C] logits, [N, 1] sigmoid attention, logit
   assert.deepEqual(o.wAux.shape, [3, 1]);
   const w = o.wTar.dataSync();
   assert.ok(Array.from(w).every((v) => v > 0 && v < 1));
-  const fc = tf.add(tf.matMul(o.tarFeatures, net.params.get("branch_2.fc.weight")!), net.params.get("branch_2.fc.bias")!);
+  const fc = tf.add(
+    tf.matMul(o.tarFeatures, net.params.get("branch_2.fc.weight")!),
+    net.params.get("branch_2.fc.bias")!,
+  );
   const expected = tf.mul(o.wTar, fc);
   assert.ok(tf.max(tf.abs(tf.sub(expected, o.tarLogits))).dataSync()[0] < 1e-6);
   tf.dispose([x, fc, expected, ...Object.values(o)]);
@@ -76,7 +82,10 @@ Deno.test("AdaDfNet with attentionOn 'features' computes fc(attention * feature)
   const net = new AdaDfNet({ width: 8, attentionOn: "features" }, { seed: 1 });
   const x = tf.randomNormal([2, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
   const o = net.apply(x, { training: false });
-  const expected = tf.add(tf.matMul(tf.mul(o.wAux, o.auxFeatures), net.params.get("branch_1.fc.weight")!), net.params.get("branch_1.fc.bias")!);
+  const expected = tf.add(
+    tf.matMul(tf.mul(o.wAux, o.auxFeatures), net.params.get("branch_1.fc.weight")!),
+    net.params.get("branch_1.fc.bias")!,
+  );
   assert.ok(tf.max(tf.abs(tf.sub(expected, o.auxLogits))).dataSync()[0] < 1e-6);
   tf.dispose([x, expected, ...Object.values(o)]);
   net.dispose();
@@ -85,17 +94,42 @@ Deno.test("AdaDfNet with attentionOn 'features' computes fc(attention * feature)
 Deno.test("batchNorm() training gradient equals TF.js's own batchNorm gradient", () => {
   const prng = new Prng(5);
   const x = tf.tensor4d(Float32Array.from({ length: 4 * 3 * 5 * 6 }, () => prng.normal(0.5, 2)), [4, 3, 5, 6]);
-  const gamma = tf.variable(tf.tensor1d(Float32Array.from({ length: 6 }, () => prng.normal(1, 0.3))), true, "bn.weight");
+  const gamma = tf.variable(
+    tf.tensor1d(Float32Array.from({ length: 6 }, () => prng.normal(1, 0.3))),
+    true,
+    "bn.weight",
+  );
   const beta = tf.variable(tf.tensor1d(Float32Array.from({ length: 6 }, () => prng.normal())), true, "bn.bias");
   const dy = tf.tensor4d(Float32Array.from({ length: x.size }, () => prng.normal()), x.shape);
   const params = new Map([["bn.weight", gamma], ["bn.bias", beta]]);
   const bn = new BnStatistics();
   const ours = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
-    tf.sum(tf.mul(batchNorm({ params: new Map([["bn.weight", g as tf.Variable], ["bn.bias", b as tf.Variable]]), training: true, bn }, "bn", a as tf.Tensor4D), dy))
+    tf.sum(
+      tf.mul(
+        batchNorm(
+          { params: new Map([["bn.weight", g as tf.Variable], ["bn.bias", b as tf.Variable]]), training: true, bn },
+          "bn",
+          a as tf.Tensor4D,
+        ),
+        dy,
+      ),
+    )
   )([x, gamma, beta]);
   const ref = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
     const { mean, variance } = tf.moments(a, [0, 1, 2]);
-    return tf.sum(tf.mul(tf.batchNorm4d(a as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5), dy));
+    return tf.sum(
+      tf.mul(
+        tf.batchNorm4d(
+          a as tf.Tensor4D,
+          mean as tf.Tensor1D,
+          variance as tf.Tensor1D,
+          b as tf.Tensor1D,
+          g as tf.Tensor1D,
+          1e-5,
+        ),
+        dy,
+      ),
+    );
   })([x, gamma, beta]);
   for (let i = 0; i < 3; i++) {
     const err = tf.max(tf.abs(tf.sub(ours[i], ref[i]))).dataSync()[0];

@@ -29,7 +29,10 @@ const BAD: [string[], RegExp][] = [
   [["--freeze-stem", "maybe"], /--freeze-stem expects true or false/],
   [["--config", "/nonexistent/cfg.json"], /--config file \/nonexistent\/cfg.json does not exist/],
   [["--dataset", "raf-db"], /dataset 'raf-db' is not readable yet/],
-  [["--backend", "tensorflow", "--epochs", "1", "--out", "/tmp/adadf-cli-never"], /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/],
+  [
+    ["--backend", "tensorflow", "--epochs", "1", "--out", "/tmp/adadf-cli-never"],
+    /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/,
+  ],
 ];
 
 for (const [args, pattern] of BAD) {
@@ -38,7 +41,12 @@ for (const [args, pattern] of BAD) {
     assert.equal(r.code, 2, r.stderr);
     // the backend error comes after the run folder line
     assertOneErrorLine(r.stderr.split("\n").filter((l) => l.startsWith("error:")).join("\n"), pattern);
-    assert.ok(r.stderr.split("\n").filter((l) => l.trim() !== "").every((l) => l.startsWith("error:") || l.startsWith("run folder:")), r.stderr);
+    assert.ok(
+      r.stderr.split("\n").filter((l) => l.trim() !== "").every((l) =>
+        l.startsWith("error:") || l.startsWith("run folder:")
+      ),
+      r.stderr,
+    );
   });
 }
 

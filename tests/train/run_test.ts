@@ -12,8 +12,29 @@ const C = 7;
 
 // an easy setting: clear faces, no blends, small images, a narrow network
 const EASY = [
-  "--epochs", "8", "--synth-difficulty", "easy", "--synth-ambiguous", "0", "--synth-train", "896", "--synth-test", "140",
-  "--image-size", "32", "--width", "8", "--batch-size", "32", "--lr", "0.002", "--threshold", "0.5", "--beta", "3", "--quiet",
+  "--epochs",
+  "8",
+  "--synth-difficulty",
+  "easy",
+  "--synth-ambiguous",
+  "0",
+  "--synth-train",
+  "896",
+  "--synth-test",
+  "140",
+  "--image-size",
+  "32",
+  "--width",
+  "8",
+  "--batch-size",
+  "32",
+  "--lr",
+  "0.002",
+  "--threshold",
+  "0.5",
+  "--beta",
+  "3",
+  "--quiet",
 ];
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -28,7 +49,11 @@ function assertDistribution(d: number[], what: string, tol = 1e-4) {
 Deno.test("deno task train writes every artifact of a run folder, and learns an easy SynthFER setting (8 epochs)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "adadf-smoke-" });
   const out = `${dir}/run`;
-  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", TRAIN, ...EASY, "--out", out], stdout: "piped", stderr: "piped" })
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TRAIN, ...EASY, "--out", out],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const stderr = new TextDecoder().decode(r.stderr);
   assert.equal(r.code, 0, stderr);
@@ -37,11 +62,23 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
 
   for (
     const f of [
-      "config.json", "metrics.jsonl", "class_distributions.jsonl", "attention.jsonl", "tracked.jsonl", "features.npy",
-      "features.json", "weights_last.safetensors", "weights_best.safetensors", "summary.json",
+      "config.json",
+      "metrics.jsonl",
+      "class_distributions.jsonl",
+      "attention.jsonl",
+      "tracked.jsonl",
+      "features.npy",
+      "features.json",
+      "weights_last.safetensors",
+      "weights_best.safetensors",
+      "summary.json",
     ]
   ) assert.ok(existsSync(`${out}/${f}`), `${f} missing`);
-  assert.deepEqual((await Array.fromAsync(Deno.readDir(out))).filter((e) => e.name.includes(".tmp-")), [], "temp files left behind");
+  assert.deepEqual(
+    (await Array.fromAsync(Deno.readDir(out))).filter((e) => e.name.includes(".tmp-")),
+    [],
+    "temp files left behind",
+  );
 
   const config = JSON.parse(readFileSync(`${out}/config.json`, "utf8"));
   assert.equal(config.resolvedBackend, "wasm");
@@ -51,10 +88,27 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
   const metrics = jsonl(`${out}/metrics.jsonl`);
   assert.deepEqual(metrics.map((m) => m.epoch), [1, 2, 3, 4, 5, 6, 7, 8]);
   for (const m of metrics) {
-    for (const k of ["loss", "lossCe", "lossKld", "lossRr", "a1", "a2", "lr", "trainAccuracy", "testAccuracy", "testAccuracyTrue", "seconds"]) {
+    for (
+      const k of [
+        "loss",
+        "lossCe",
+        "lossKld",
+        "lossRr",
+        "a1",
+        "a2",
+        "lr",
+        "trainAccuracy",
+        "testAccuracy",
+        "testAccuracyTrue",
+        "seconds",
+      ]
+    ) {
       assert.equal(typeof m[k], "number", `metrics.${k}`);
     }
-    assert.ok(Math.abs(m.loss - (m.lossRr + m.a1 * m.lossCe + m.a2 * m.lossKld)) < 1e-3, `loss parts at epoch ${m.epoch}`);
+    assert.ok(
+      Math.abs(m.loss - (m.lossRr + m.a1 * m.lossCe + m.a2 * m.lossKld)) < 1e-3,
+      `loss parts at epoch ${m.epoch}`,
+    );
   }
   assert.ok(Math.abs(metrics[2].lr - 0.002 * 0.9 * 0.9) < 1e-12, "ExponentialLR");
 
@@ -75,7 +129,9 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
   const cds = jsonl(`${out}/class_distributions.jsonl`);
   assert.deepEqual(cds.map((c) => c.epoch), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
   for (const cd of cds) {
-    cd.rows.forEach((row: number[], c: number) => assertDistribution(row, `class distribution row ${c} at epoch ${cd.epoch}`));
+    cd.rows.forEach((row: number[], c: number) =>
+      assertDistribution(row, `class distribution row ${c} at epoch ${cd.epoch}`)
+    );
     cd.mined.forEach((m: boolean, c: number) => assert.equal(m, !cd.replaced[c]));
   }
   assert.ok(cds.at(-1).mined.some((m: boolean) => m), "no class distribution row was mined by the last epoch");
@@ -100,7 +156,11 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
   const first = tracked[0].samples;
   assert.equal(first.length, config.trackedSamples);
   for (const t of tracked) {
-    assert.deepEqual(t.samples.map((s: { index: number }) => s.index), first.map((s: { index: number }) => s.index), "same samples every epoch");
+    assert.deepEqual(
+      t.samples.map((s: { index: number }) => s.index),
+      first.map((s: { index: number }) => s.index),
+      "same samples every epoch",
+    );
     for (const s of t.samples) {
       assertDistribution(s.labelDistribution, "tracked label distribution");
       assertDistribution(s.classDistribution, "tracked class distribution");
@@ -134,7 +194,11 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
 Deno.test("deno task train refuses a non-empty --out and leaves it untouched", async () => {
   const dir = await Deno.makeTempDir({ prefix: "adadf-out-" });
   await Deno.writeTextFile(`${dir}/keep.txt`, "mine");
-  const r = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", TRAIN, "--epochs", "1", "--out", dir], stdout: "piped", stderr: "piped" })
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TRAIN, "--epochs", "1", "--out", dir],
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   assert.equal(r.code, 2);
   assert.match(new TextDecoder().decode(r.stderr), /error: run folder .* is not empty/);
@@ -147,9 +211,20 @@ Deno.test("loadData() with --noise flips floor(rate x count) training labels per
   const { resolveConfig } = await import("../../lib/config.ts");
   const { loadSynthFer } = await import("../../lib/data/synthfer.ts");
   const cfg = resolveConfig({ noise: 0.3, imageSize: 32, synth: { trainSize: 140, testSize: 35 } });
-  const clean = await loadSynthFer({ seed: 0, trainSize: 140, testSize: 35, imageSize: 32, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" });
+  const clean = await loadSynthFer({
+    seed: 0,
+    trainSize: 140,
+    testSize: 35,
+    imageSize: 32,
+    annotators: 10,
+    ambiguousFraction: 0.5,
+    difficulty: "normal",
+  });
   const d = await loadData(cfg);
-  const expected = Array.from({ length: C }, (_, c) => Math.floor(0.3 * clean.train.labels.filter((l) => l === c).length))
+  const expected = Array.from(
+    { length: C },
+    (_, c) => Math.floor(0.3 * clean.train.labels.filter((l) => l === c).length),
+  )
     .reduce((a, b) => a + b, 0);
   assert.equal(d.flipped.length, expected);
   for (const i of d.flipped) assert.notEqual(d.train.labels[i], clean.train.labels[i]);

@@ -6,7 +6,7 @@ import { makeBatch, toTensors } from "../../lib/data/batches.ts";
 import { generateSynthFer } from "../../lib/data/synthfer.ts";
 import { resolveConfig } from "../../lib/config.ts";
 import { trainStep } from "../../lib/train/step.ts";
-import { evaluateTarget, type EpochMetrics, trainAdaDf } from "../../lib/train/trainer.ts";
+import { type EpochMetrics, evaluateTarget, trainAdaDf } from "../../lib/train/trainer.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
 
 const TINY = { width: 4, numClasses: 7 };
@@ -98,7 +98,9 @@ Deno.test("trainAdaDf() runs every mode (adadf, baseline, class, label) with fin
     const net = new AdaDfNet(TINY, { seed: 1 });
     const [m] = await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg);
     net.dispose();
-    for (const k of ["loss", "lossCe", "lossKld", "lossRr"] as const) assert.ok(Number.isFinite(m[k]), `${mode}: ${k} = ${m[k]}`);
+    for (const k of ["loss", "lossCe", "lossKld", "lossRr"] as const) {
+      assert.ok(Number.isFinite(m[k]), `${mode}: ${k} = ${m[k]}`);
+    }
     if (mode === "baseline") {
       assert.equal(m.lossKld, 0);
       assert.equal(m.lossRr, 0);
@@ -119,10 +121,23 @@ Deno.test("freezeStem keeps the stem's weights but, as PyTorch, still updates it
   const optimizer = tf.train.adam(1e-2);
   const batch = toTensors(makeBatch(data.train, Array.from({ length: 16 }, (_, i) => i), { imageSize: 32 }));
   const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));
-  trainStep(net, batch, { optimizer, variables: net.trainableVariables(true), classDistributions, loss: { epoch: 1, beta: 3 } });
+  trainStep(net, batch, {
+    optimizer,
+    variables: net.trainableVariables(true),
+    classDistributions,
+    loss: { epoch: 1, beta: 3 },
+  });
   assert.deepEqual(Array.from(net.params.get("feature.conv1.weight")!.dataSync()), conv1, "frozen conv1 changed");
-  assert.notDeepEqual(Array.from(net.params.get("feature.bn1.running_mean")!.dataSync()), rm, "running mean not updated");
-  assert.notDeepEqual(Array.from(net.params.get("branch_1.layer2.0.conv1.weight")!.dataSync()), branch, "branch not trained");
+  assert.notDeepEqual(
+    Array.from(net.params.get("feature.bn1.running_mean")!.dataSync()),
+    rm,
+    "running mean not updated",
+  );
+  assert.notDeepEqual(
+    Array.from(net.params.get("branch_1.layer2.0.conv1.weight")!.dataSync()),
+    branch,
+    "branch not trained",
+  );
   assert.ok(net.trainableVariables(true).every((v) => !v.name.startsWith("feature.")));
   tf.dispose([batch.x, batch.labels, classDistributions]);
   optimizer.dispose();

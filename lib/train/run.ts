@@ -8,7 +8,7 @@
  *   tracked.jsonl, features.npy + features.json, weights_last.safetensors,
  *   weights_best.safetensors, summary.json.
  */
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
 import { stemFrozen, type TrainConfig } from "../config.ts";
@@ -104,6 +104,9 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
   const log = (message: string) => emit({ type: "log", message });
   const t0 = performance.now();
   const dir = resolve(out);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new RangeError(`run folder ${dir} exists and is not a folder; choose a new --out`);
+  }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new RangeError(`run folder ${dir} is not empty; choose a new --out (resuming is a later issue)`);
   }

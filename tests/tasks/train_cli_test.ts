@@ -50,6 +50,14 @@ for (const [args, pattern] of BAD) {
   });
 }
 
+Deno.test("deno task train --out FILE (not a folder) exits 2 with one error: line", async () => {
+  const file = await Deno.makeTempFile();
+  const r = await train("--epochs", "1", "--out", file);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim().split("\n").at(-1)!, /^error: run folder .* exists and is not a folder/);
+  await Deno.remove(file);
+});
+
 Deno.test("deno task train --help prints usage and exits 0", async () => {
   const r = await train("--help");
   assert.equal(r.code, 0);

@@ -2,6 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { boolFlag, exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "../lib/config.ts";
+import type { EpochMetrics, TrainEvent } from "../lib/train/trainer.ts";
+
+type TrainEventLike = TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics };
 
 const HELP = `Train Ada-DF and write a run folder.
 
@@ -22,6 +25,8 @@ Usage: deno task train [flags]
   --backend auto|tensorflow|webgpu|wasm|cpu   (default auto)
   --synth-seed N (data set seed, default 0)  --synth-train N  --synth-test N  --synth-annotators K  --synth-ambiguous F  --synth-difficulty easy|normal
   --out DIR                run folder (default runs/<dataset>-<mode>-s<seed>-<time>)
+  --resume DIR             continue a run from its last complete epoch, with its own config.json (Ctrl-C
+                           stops a run after the current step and prints this command)
   --config FILE.json       a configuration file (defaults < file < flags)
   --quiet                  no progress bar
   -h, --help
@@ -126,9 +131,6 @@ async function main(args: string[]) {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument '${positionals[0]}'; train takes flags only (see --help)`);
   }
-  if (values.resume !== undefined) {
-    throw new UsageError("--resume is not implemented yet (a later issue); start a new run with --out");
-  }
   if (values["pretrained"] !== undefined) {
     throw new UsageError("--pretrained is not implemented yet (PyTorch weight import is a later issue)");
   }
@@ -156,17 +158,36 @@ async function main(args: string[]) {
     throw e;
   }
   // the heavy imports only once the flags are known to be good
-  const { runTraining, defaultRunDir } = await import("../lib/train/run.ts");
-  const out = cfg.out ?? defaultRunDir(cfg);
+  const { runTraining, resumeTraining, defaultRunDir } = await import("../lib/train/run.ts");
+  const resumeDir = values.resume as string | undefined;
+  if (resumeDir !== undefined) {
+    const others = args.filter((a) => a.startsWith("--") && !["--resume", "--quiet"].includes(a.split("=")[0]));
+    if (others.length > 0) {
+      throw new UsageError(`--resume continues a run with its own config.json; drop ${others[0]}`);
+    }
+  }
+  const out = resumeDir ?? cfg.out ?? defaultRunDir(cfg);
+  const epochs = String(resumeDir !== undefined ? "?" : cfg.epochs);
   const bar = new ProgressBar();
   const quiet = values.quiet === true;
   console.error(`run folder: ${out}`);
-  const summary = await runTraining(cfg, out, {
-    onEvent: (e) => {
+  // Ctrl-C: stop after the current step (the epoch is redone on resume); a second one quits at once
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) Deno.exit(130);
+    stopRequested = true;
+    bar.done("stopping after this step (Ctrl-C again to quit at once)");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  const fault = Deno.env.get("ADADF_FAULT_NAN_AT_EPOCH");
+  const runOptions = {
+    shouldStop: () => stopRequested,
+    faultNanAtEpoch: fault !== undefined ? Number(fault) : undefined,
+    onEvent: (e: TrainEventLike) => {
       if (e.type === "log") console.error(e.message);
       else if (e.type === "step" && !quiet) {
         bar.update(
-          `epoch ${e.epoch}/${cfg.epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${
+          `epoch ${e.epoch}/${epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${
             (e.accuracy * 100).toFixed(1)
           }%`,
           e.step / e.steps,
@@ -174,14 +195,14 @@ async function main(args: string[]) {
         );
       } else if (e.type === "phase" && e.phase !== "train" && !quiet) {
         bar.update(
-          `epoch ${e.epoch}/${cfg.epochs} ${e.phase === "mine" ? "mining class distributions" : "testing"}`,
+          `epoch ${e.epoch}/${epochs} ${e.phase === "mine" ? "mining class distributions" : "testing"}`,
           1,
           true,
         );
       } else if (e.type === "epoch") {
         const m = e.metrics;
         bar.done(
-          `epoch ${m.epoch}/${cfg.epochs}  loss ${m.loss.toFixed(4)} (ce ${m.lossCe.toFixed(3)} kld ${
+          `epoch ${m.epoch}/${epochs}  loss ${m.loss.toFixed(4)} (ce ${m.lossCe.toFixed(3)} kld ${
             m.lossKld.toFixed(3)
           } rr ${m.lossRr.toFixed(3)})` +
             `  a1 ${m.a1.toFixed(2)} a2 ${m.a2.toFixed(2)}  train ${(m.trainAccuracy * 100).toFixed(1)}%  test ${
@@ -192,7 +213,24 @@ async function main(args: string[]) {
         );
       }
     },
-  });
+  };
+  let summary;
+  try {
+    summary = resumeDir !== undefined
+      ? await resumeTraining(resumeDir, runOptions)
+      : await runTraining(cfg, out, runOptions);
+  } catch (e) {
+    if ((e as Error).name === "InterruptedError") {
+      const { epoch, step } = e as Error & { epoch: number; step: number };
+      bar.done(
+        `interrupted at epoch ${epoch}, step ${step}: epochs before ${epoch} are saved; continue with: deno task train --resume ${out}`,
+      );
+      Deno.exit(130);
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
   console.log(JSON.stringify({ out, ...summary }));
 }
 

@@ -8,10 +8,10 @@
  *   tracked.jsonl, features.npy + features.json, weights_last.safetensors,
  *   weights_best.safetensors, summary.json.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
-import { stemFrozen, type TrainConfig } from "../config.ts";
+import { resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
 import { CLASSES } from "../data/classes.ts";
 import { loadSynthFer } from "../data/synthfer.ts";
 import { flipLabels } from "../data/label_noise.ts";
@@ -21,7 +21,23 @@ import { encodeSafetensors } from "../model/safetensors.ts";
 import { encodeNpy, writeFileAtomic } from "../util/files.ts";
 import { Prng } from "../util/prng.ts";
 import { initialClassDistributions } from "../method/class_distributions.ts";
-import { argmax, type EpochMetrics, type EpochResult, trainAdaDf, type TrainEvent } from "./trainer.ts";
+import * as tf from "@tensorflow/tfjs";
+import {
+  argmax,
+  type EpochMetrics,
+  type EpochResult,
+  type EpochSnapshot,
+  type ResumePoint,
+  trainAdaDf,
+  type TrainEvent,
+} from "./trainer.ts";
+import {
+  type LoadedCheckpoint,
+  loadLatestCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint.ts";
 
 export interface RunSummary {
   testAccuracy: number;
@@ -40,11 +56,6 @@ export interface RunSummary {
   narrowed: boolean;
   mode: string;
   seed: number;
-}
-
-export interface RunOptions {
-  /** progress and log lines (the CLI prints them; a notebook may show them in place) */
-  onEvent?: (e: TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics }) => void;
 }
 
 /** The default run folder: runs/<dataset>-<mode>-<timestamp>. */
@@ -95,26 +106,81 @@ function architectureName(cfg: TrainConfig): string {
     : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
 }
 
+export interface RunOptions {
+  /** progress and log lines (the CLI prints them; a notebook may show them in place) */
+  onEvent?: (e: TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics }) => void;
+  /** checked after every step: true stops the run after that step (Ctrl-C); resume redoes the epoch */
+  shouldStop?: () => boolean;
+  /** for tests: poison the target classifier with NaN at the start of this epoch */
+  faultNanAtEpoch?: number;
+}
+
 /**
  * Runs a whole training and writes the run folder `out` (created; must be empty or new).
  * Returns the summary that is also written to `summary.json`.
  */
 export async function runTraining(cfg: TrainConfig, out: string, options: RunOptions = {}): Promise<RunSummary> {
-  const emit = options.onEvent ?? (() => {});
-  const log = (message: string) => emit({ type: "log", message });
-  const t0 = performance.now();
   const dir = resolve(out);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new RangeError(`run folder ${dir} exists and is not a folder; choose a new --out`);
   }
   if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new RangeError(`run folder ${dir} is not empty; choose a new --out (resuming is a later issue)`);
+    throw new RangeError(`run folder ${dir} is not empty; choose a new --out, or continue it with --resume ${out}`);
   }
+  return await execute(cfg, dir, undefined, options);
+}
+
+/** The configuration a run folder was started with (its config.json, less the recorded extras). */
+export function readRunConfig(dir: string): TrainConfig {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new RangeError(`${dir} is not a run folder: it has no config.json`);
+  const raw = JSON.parse(readFileSync(path, "utf8"));
+  for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes"]) delete raw[k];
+  return resolveConfig(raw);
+}
+
+/**
+ * Continues the run in `dir` from its newest checkpoint that verifies (a corrupt or
+ * truncated newest one is reported and skipped). With the same backend, the metrics equal
+ * those of an uninterrupted run (exactly on single-threaded wasm and cpu).
+ */
+export async function resumeTraining(dir: string, options: RunOptions = {}): Promise<RunSummary> {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new RangeError(`--resume: ${abs} is not a folder`);
+  const cfg = readRunConfig(abs);
+  const { checkpoint, warnings } = loadLatestCheckpoint(abs);
+  for (const w of warnings) options.onEvent?.({ type: "log", message: `warning: ${w}` });
+  if (checkpoint === undefined) {
+    throw new RangeError(
+      `--resume: ${abs} has no complete epoch to resume from (no valid checkpoints/epoch-*.safetensors)`,
+    );
+  }
+  if (checkpoint.state.epoch >= cfg.epochs && existsSync(join(abs, "summary.json"))) {
+    throw new RangeError(`--resume: the run in ${abs} is already complete (${cfg.epochs} epochs)`);
+  }
+  return await execute(cfg, abs, checkpoint, options);
+}
+
+async function execute(
+  cfg: TrainConfig,
+  dir: string,
+  checkpoint: LoadedCheckpoint | undefined,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const emit = options.onEvent ?? (() => {});
+  const log = (message: string) => emit({ type: "log", message });
+  const t0 = performance.now();
   const choice: BackendChoice = await initBackend(cfg.backend);
   log(`backend: ${choice.backend} (${choice.reason})`);
   const data = await loadData(cfg, log);
   // only now that backend and data are good: no empty run folder is left behind by bad input
   mkdirSync(dir, { recursive: true });
+  try {
+    writeFileAtomic(join(dir, ".write-test"), "ok");
+    rmSync(join(dir, ".write-test"));
+  } catch (e) {
+    throw new Error(`cannot write into the run folder ${dir}: ${(e as Error).message.split("\n")[0]}`);
+  }
   const net = new AdaDfNet({
     backbone: cfg.backbone,
     width: cfg.width,
@@ -129,25 +195,28 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
       net.parameterCount().toLocaleString("en")
     } parameters, input ${cfg.imageSize}x${cfg.imageSize}, stem ${stemFrozen(cfg) ? "frozen" : "trained"}`,
   );
+  if (checkpoint) log(`resuming after epoch ${checkpoint.state.epoch} from ${checkpoint.path}`);
 
   const write = (name: string, text: string) => writeFileAtomic(join(dir, name), text);
-  write(
-    "config.json",
-    JSON.stringify(
-      {
-        ...cfg,
-        out: dir,
-        resolvedBackend: choice.backend,
-        backendReason: choice.reason,
-        stemFrozen: stemFrozen(cfg),
-        classes: CLASSES,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
-  if (data.flipped.length > 0) {
-    write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+  if (!checkpoint) {
+    write(
+      "config.json",
+      JSON.stringify(
+        {
+          ...cfg,
+          out: dir,
+          resolvedBackend: choice.backend,
+          backendReason: choice.reason,
+          stemFrozen: stemFrozen(cfg),
+          classes: CLASSES,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    if (data.flipped.length > 0) {
+      write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+    }
   }
 
   const lines: Record<string, string[]> = { metrics: [], class_distributions: [], attention: [], tracked: [] };
@@ -155,16 +224,26 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     lines[name].push(JSON.stringify(obj, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)));
     write(`${name}.jsonl`, lines[name].join("\n") + "\n");
   };
-  // epoch 0: the threshold rows every class starts from
-  const init = initialClassDistributions(data.numClasses, cfg.threshold);
-  appendJsonl("class_distributions", {
-    epoch: 0,
-    rows: init,
-    mined: init.map(() => false),
-    replaced: init.map(() => true),
-    diagonal: init.map(() => NaN),
-    counts: init.map(() => 0),
-  });
+  if (checkpoint) {
+    // keep what the completed epochs wrote; drop lines of an epoch that was interrupted
+    for (const name of Object.keys(lines) as (keyof typeof lines)[]) {
+      const path = join(dir, `${name}.jsonl`);
+      if (!existsSync(path)) continue;
+      lines[name] = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "")
+        .filter((l) => JSON.parse(l).epoch <= checkpoint.state.epoch);
+    }
+  } else {
+    // epoch 0: the threshold rows every class starts from
+    const init = initialClassDistributions(data.numClasses, cfg.threshold);
+    appendJsonl("class_distributions", {
+      epoch: 0,
+      rows: init,
+      mined: init.map(() => false),
+      replaced: init.map(() => true),
+      diagonal: init.map(() => NaN),
+      counts: init.map(() => 0),
+    });
+  }
 
   const saveWeights = async (name: string, epoch: number) => {
     const arrays = await net.toArrays();
@@ -183,8 +262,9 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     writeFileAtomic(join(dir, name), bytes);
   };
 
-  let best = { acc: -1, epoch: 0, accTrue: undefined as number | undefined };
-  let last: EpochMetrics | undefined;
+  let best: TrainState["best"] = checkpoint?.state.best ?? { acc: -1, epoch: 0 };
+  let last: EpochMetrics | undefined = checkpoint?.state.history.at(-1);
+  const earlierSeconds = checkpoint?.state.wallSeconds ?? 0;
   const onEpoch = async (r: EpochResult) => {
     last = r.metrics;
     appendJsonl("metrics", r.metrics);
@@ -214,7 +294,25 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
   };
 
   try {
-    await trainAdaDf(net, data, cfg, { onEvent: emit, onEpoch });
+    const onCheckpoint = async (snap: EpochSnapshot, _net: AdaDfNet, optimizer: tf.Optimizer) => {
+      await saveCheckpoint(dir, net, optimizer, {
+        ...snap,
+        best,
+        wallSeconds: earlierSeconds + (performance.now() - t0) / 1000,
+      });
+      if (options.faultNanAtEpoch === snap.epoch + 1) {
+        const w = net.params.get("branch_2.fc.weight")!;
+        w.assign(tf.fill(w.shape, NaN));
+      }
+    };
+    const resume: ResumePoint | undefined = checkpoint && {
+      snapshot: checkpoint.state,
+      restore: async (n, optimizer) => {
+        n.loadArrays(checkpoint.model);
+        await restoreOptimizer(optimizer, checkpoint);
+      },
+    };
+    await trainAdaDf(net, data, cfg, { onEvent: emit, onEpoch, onCheckpoint, shouldStop: options.shouldStop }, resume);
     const summary: RunSummary = {
       testAccuracy: last!.testAccuracy,
       bestTestAccuracy: best.acc,
@@ -223,7 +321,7 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
         ? { testAccuracyTrue: last!.testAccuracyTrue, bestTestAccuracyTrue: best.accTrue }
         : {}),
       epochsCompleted: last!.epoch,
-      wallSeconds: (performance.now() - t0) / 1000,
+      wallSeconds: earlierSeconds + (performance.now() - t0) / 1000,
       backend: choice.backend,
       backendReason: choice.reason,
       skippedImages: 0,

@@ -77,6 +77,33 @@ export type TrainEvent =
 export interface TrainHooks {
   onEvent?: (e: TrainEvent) => void;
   onEpoch?: (r: EpochResult, net: AdaDfNet) => void | Promise<void>;
+  /** called at the end of every epoch, after `onEpoch`, with what a checkpoint needs */
+  onCheckpoint?: (snapshot: EpochSnapshot, net: AdaDfNet, optimizer: tf.Optimizer) => void | Promise<void>;
+  /** checked after every step; true stops the run with an `InterruptedError` (the epoch is redone on resume) */
+  shouldStop?: () => boolean;
+}
+
+/** The loop's state at the end of an epoch (the tensors live in the model and the optimizer). */
+export interface EpochSnapshot {
+  epoch: number;
+  classRows: number[][];
+  prng: { shuffle: number[]; augment: number[] };
+  history: EpochMetrics[];
+}
+
+/** Where to continue from: a snapshot plus the tensors to load (see lib/train/checkpoint.ts). */
+export interface ResumePoint {
+  snapshot: EpochSnapshot;
+  /** loads the weights into the net and Adam's state into the (fresh) optimizer */
+  restore: (net: AdaDfNet, optimizer: tf.Optimizer) => Promise<void>;
+}
+
+/** The run was asked to stop (Ctrl-C) after a step; epochs before `epoch` are complete. */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+  constructor(readonly epoch: number, readonly step: number) {
+    super(`interrupted at epoch ${epoch}, step ${step}`);
+  }
 }
 
 export interface TrainData {
@@ -137,6 +164,7 @@ export async function trainAdaDf(
   data: TrainData,
   cfg: TrainConfig,
   hooks: TrainHooks = {},
+  resume?: ResumePoint,
 ): Promise<EpochMetrics[]> {
   const C = data.numClasses;
   const S = data.imageSize;
@@ -151,10 +179,18 @@ export async function trainAdaDf(
   let classRows = initialClassDistributions(C, cfg.threshold);
   const history: EpochMetrics[] = [];
   const nTrain = data.train.labels.length;
-  const nTest = data.test.labels.length;
+  let first = 1;
+  if (resume) {
+    await resume.restore(net, optimizer);
+    classRows = resume.snapshot.classRows;
+    shufflePrng.setState(resume.snapshot.prng.shuffle);
+    augPrng.setState(resume.snapshot.prng.augment);
+    history.push(...resume.snapshot.history);
+    first = resume.snapshot.epoch + 1;
+  }
 
   try {
-    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    for (let epoch = first; epoch <= cfg.epochs; epoch++) {
       const t0 = performance.now();
       // ExponentialLR, stepped after every epoch
       const lr = cfg.lr * Math.pow(cfg.lrGamma, epoch - 1);
@@ -192,7 +228,10 @@ export async function trainAdaDf(
         a1 = r.a1;
         a2 = r.a2;
         if (!Number.isFinite(r.total)) {
-          throw new Error(`the loss became ${r.total} at epoch ${epoch}, step ${s + 1}`);
+          classDist.dispose();
+          throw new Error(
+            `the loss became ${r.total} at epoch ${epoch}, step ${s + 1}; the newest checkpoint is the last good epoch`,
+          );
         }
         const b = host.labels.length;
         sums.total += r.total * b;
@@ -209,7 +248,11 @@ export async function trainAdaDf(
           loss: sums.total / sums.seen,
           accuracy: sums.correct / sums.seen,
         });
-        await Promise.resolve();
+        await new Promise((r) => setTimeout(r, 0)); // lets signals and notebook output through
+        if (hooks.shouldStop?.()) {
+          classDist.dispose();
+          throw new InterruptedError(epoch, s + 1);
+        }
       }
       classDist.dispose();
 
@@ -311,7 +354,16 @@ export async function trainAdaDf(
         tracked: { epoch, samples: trackedRecords },
         test: { logits: test.logits, features: test.features, attention: test.attention, featureDim: test.featureDim },
       }, net);
-      if (nTest === 0) break;
+      await hooks.onCheckpoint?.(
+        {
+          epoch,
+          classRows,
+          prng: { shuffle: shufflePrng.getState(), augment: augPrng.getState() },
+          history: history.slice(),
+        },
+        net,
+        optimizer,
+      );
     }
   } finally {
     optimizer.dispose();

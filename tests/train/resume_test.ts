@@ -1,0 +1,154 @@
+/**
+ * Long runs survive: kill -9 and resume, Ctrl-C and resume, a corrupt checkpoint, a forced
+ * NaN. Subprocesses of `deno task train` on a tiny configuration; on the single-threaded wasm
+ * backend a resumed run must give exactly the metrics of an uninterrupted one.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+
+const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
+const TINY = [
+  "--epochs",
+  "5",
+  "--synth-train",
+  "224",
+  "--synth-test",
+  "35",
+  "--image-size",
+  "32",
+  "--width",
+  "4",
+  "--batch-size",
+  "16",
+  "--quiet",
+];
+
+function spawn(args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", TRAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env,
+  })
+    .spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const r = await child.output();
+  return { code: r.code, stdout: new TextDecoder().decode(r.stdout), stderr: new TextDecoder().decode(r.stderr) };
+}
+
+async function waitFor(path: string, child: Deno.ChildProcess, timeoutMs = 120_000) {
+  const t0 = Date.now();
+  while (!existsSync(path)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${path}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  void child;
+}
+
+function metrics(dir: string) {
+  return readFileSync(`${dir}/metrics.jsonl`, "utf8").trim().split("\n").map((l) => {
+    const { seconds: _s, ...m } = JSON.parse(l);
+    return m;
+  });
+}
+
+const root = await Deno.makeTempDir({ prefix: "adadf-resume-" });
+let reference: unknown[] = [];
+
+Deno.test("an uninterrupted tiny run writes a checkpoint per epoch and keeps the newest two", async () => {
+  const r = await finish(spawn([...TINY, "--out", `${root}/ref`]));
+  assert.equal(r.code, 0, r.stderr);
+  reference = metrics(`${root}/ref`);
+  assert.equal(reference.length, 5);
+  assert.deepEqual(readdirSync(`${root}/ref/checkpoints`).sort(), ["epoch-0004.safetensors", "epoch-0005.safetensors"]);
+});
+
+Deno.test("kill -9 during training, then --resume: the same metrics as the uninterrupted run", async () => {
+  const out = `${root}/killed`;
+  const child = spawn([...TINY, "--out", out]);
+  await waitFor(`${out}/checkpoints/epoch-0002.safetensors`, child);
+  child.kill("SIGKILL");
+  await finish(child);
+  assert.ok(!existsSync(`${out}/summary.json`));
+  const r = await finish(spawn(["--resume", out, "--quiet"]));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /resuming after epoch [2-5]/);
+  assert.deepEqual(metrics(out), reference);
+  assert.deepEqual(
+    readFileSync(`${out}/class_distributions.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l).epoch),
+    [0, 1, 2, 3, 4, 5],
+  );
+});
+
+Deno.test("Ctrl-C stops after the current step with a line that says how to resume; the resumed run matches", async () => {
+  const out = `${root}/sigint`;
+  const child = spawn([...TINY, "--out", out]);
+  await waitFor(`${out}/checkpoints/epoch-0001.safetensors`, child);
+  child.kill("SIGINT");
+  const r = await finish(child);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted at epoch \d+, step \d+: .*continue with: deno task train --resume /);
+  const r2 = await finish(spawn(["--resume", out, "--quiet"]));
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(metrics(out), reference);
+});
+
+Deno.test("a corrupt newest checkpoint is detected by its checksum and resume falls back to the previous one", async () => {
+  const out = `${root}/corrupt`;
+  const child = spawn([...TINY, "--out", out]);
+  await waitFor(`${out}/checkpoints/epoch-0003.safetensors`, child);
+  child.kill("SIGKILL");
+  await finish(child);
+  const newest = readdirSync(`${out}/checkpoints`).filter((f) => f.endsWith(".safetensors")).sort().at(-1)!;
+  const path = `${out}/checkpoints/${newest}`;
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 100] ^= 0xff; // one flipped byte in the tensor data
+  writeFileSync(path, bytes);
+  const r = await finish(spawn(["--resume", out, "--quiet"]));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: checkpoint .* is corrupt: its SHA-256 checksum does not match; falling back/);
+  assert.deepEqual(metrics(out), reference);
+});
+
+Deno.test("a truncated checkpoint is detected too", async () => {
+  const { readCheckpoint } = await import("../../lib/train/checkpoint.ts");
+  const path = `${root}/ref/checkpoints/epoch-0005.safetensors`;
+  const bytes = readFileSync(path);
+  writeFileSync(`${root}/trunc.safetensors`, bytes.subarray(0, bytes.length - 1000));
+  assert.throws(() => readCheckpoint(`${root}/trunc.safetensors`), /unreadable: .*truncated/);
+});
+
+Deno.test("a non-finite loss stops the run with an error: line naming epoch and step; the last good checkpoint stays newest", async () => {
+  const out = `${root}/nan`;
+  const r = await finish(spawn([...TINY, "--out", out], { ADADF_FAULT_NAN_AT_EPOCH: "3" }));
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr.trim().split("\n").at(-1)!, /^error: the loss became NaN at epoch 3, step 1/);
+  assert.deepEqual(readdirSync(`${out}/checkpoints`).sort(), ["epoch-0001.safetensors", "epoch-0002.safetensors"]);
+  assert.equal(metrics(out).length, 2);
+});
+
+Deno.test("--resume of a complete run, of a folder without checkpoints, or with other flags: one error: line, exit 2", async () => {
+  for (
+    const [args, pattern] of [
+      [["--resume", `${root}/ref`], /already complete/],
+      [["--resume", root], /is not a run folder: it has no config.json/],
+      [
+        ["--resume", `${root}/ref`, "--epochs", "9"],
+        /--resume continues a run with its own config.json; drop --epochs/,
+      ],
+    ] as [string[], RegExp][]
+  ) {
+    const r = await finish(spawn(args));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim().split("\n").at(-1)!, pattern);
+  }
+});
+
+Deno.test({
+  name: "(cleanup)",
+  fn: async () => {
+    await Deno.remove(root, { recursive: true });
+  },
+});

@@ -7,8 +7,9 @@
  * - Data: {@linkcode loadSynthFer} (the built-in procedural face set), {@linkcode makeBatch}.
  * - Model: {@linkcode AdaDfNet} (ResNet-18/50, two branches, attention heads).
  * - Method: {@linkcode adaDfLoss} and one function per equation (`lib/method/`).
- * - Training: {@linkcode resolveConfig}, {@linkcode runTraining} (writes a run folder),
- *   {@linkcode trainAdaDf} (the epoch loop, no I/O).
+ * - Training: {@linkcode resolveConfig}, {@linkcode runTraining} (writes a run folder with a
+ *   checkpoint per epoch), {@linkcode resumeTraining} (continues one), {@linkcode trainAdaDf}
+ *   (the epoch loop, no I/O).
  *
  * @example The method on one batch: fuse, then the loss parts
  * ```ts
@@ -96,7 +97,7 @@ export {
 export { decodeSafetensors, encodeSafetensors } from "./lib/model/safetensors.ts";
 export * from "./lib/method/mod.ts";
 export { trainStep } from "./lib/train/step.ts";
-export { evaluateTarget, trainAdaDf } from "./lib/train/trainer.ts";
+export { evaluateTarget, InterruptedError, trainAdaDf } from "./lib/train/trainer.ts";
 export type {
   ClassDistributionRecord,
   EpochMetrics,

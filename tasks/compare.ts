@@ -64,7 +64,20 @@ async function main(args: string[]) {
       const dir = join(out, `${mode}-s${seed}`);
       console.error(`running ${mode} seed ${seed} -> ${dir}`);
       const r = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", train, "--quiet", "--mode", mode, "--seed", String(seed), "--out", dir, ...trainFlags],
+        args: [
+          "run",
+          "-A",
+          "--v8-flags=--expose-gc",
+          train,
+          "--quiet",
+          "--mode",
+          mode,
+          "--seed",
+          String(seed),
+          "--out",
+          dir,
+          ...trainFlags,
+        ],
         stdout: "piped",
         stderr: "inherit",
       }).output();

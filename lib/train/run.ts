@@ -174,8 +174,8 @@ async function execute(
   log(`backend: ${choice.backend} (${choice.reason})`);
   const data = await loadData(cfg, log);
   // only now that backend and data are good: no empty run folder is left behind by bad input
-  mkdirSync(dir, { recursive: true });
   try {
+    mkdirSync(dir, { recursive: true });
     writeFileAtomic(join(dir, ".write-test"), "ok");
     rmSync(join(dir, ".write-test"));
   } catch (e) {

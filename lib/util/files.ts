@@ -1,5 +1,5 @@
 /** Small file helpers: atomic writes (temp file + rename, so a reader never sees half a file) and .npy. */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 
 /** Writes `data` to `path` atomically: a temp file in the same folder, fsync, rename. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
@@ -7,13 +7,19 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = `${path}.tmp-${Deno.pid}`;
   const fd = openSync(tmp, "w");
   try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    // disk full, quota, I/O error: the old file stays as it was and no temp file is left
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${path}: ${(e as Error).message.split("\n")[0]}`);
   }
-  renameSync(tmp, path);
 }
 
 /** Encodes a float32 array as a NumPy .npy (v1.0, little-endian, C order). */

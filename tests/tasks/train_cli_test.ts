@@ -4,7 +4,7 @@ const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
 
 async function train(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...args],
+    args: ["run", "-A", "--v8-flags=--expose-gc", TRAIN, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

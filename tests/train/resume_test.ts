@@ -25,7 +25,7 @@ const TINY = [
 
 function spawn(args: string[], env: Record<string, string> = {}) {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...args],
+    args: ["run", "-A", "--v8-flags=--expose-gc", TRAIN, ...args],
     stdout: "piped",
     stderr: "piped",
     env,
@@ -49,7 +49,7 @@ async function waitFor(path: string, child: Deno.ChildProcess, timeoutMs = 120_0
 
 function metrics(dir: string) {
   return readFileSync(`${dir}/metrics.jsonl`, "utf8").trim().split("\n").map((l) => {
-    const { seconds: _s, ...m } = JSON.parse(l);
+    const { seconds: _s, rssMiB: _r, ...m } = JSON.parse(l);
     return m;
   });
 }
@@ -63,6 +63,15 @@ Deno.test("an uninterrupted tiny run writes a checkpoint per epoch and keeps the
   reference = metrics(`${root}/ref`);
   assert.equal(reference.length, 5);
   assert.deepEqual(readdirSync(`${root}/ref/checkpoints`).sort(), ["epoch-0004.safetensors", "epoch-0005.safetensors"]);
+});
+
+Deno.test("resident memory grows less than 5 % from epoch 2 to epoch 3", () => {
+  const rss = readFileSync(`${root}/ref/metrics.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l).rssMiB);
+  assert.ok(rss.every((r) => r > 0));
+  assert.ok(
+    rss[2] < rss[1] * 1.05,
+    `RSS ${rss[1].toFixed(1)} MiB after epoch 2, ${rss[2].toFixed(1)} MiB after epoch 3`,
+  );
 });
 
 Deno.test("kill -9 during training, then --resume: the same metrics as the uninterrupted run", async () => {

@@ -50,7 +50,7 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
   const dir = await Deno.makeTempDir({ prefix: "adadf-smoke-" });
   const out = `${dir}/run`;
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...EASY, "--out", out],
+    args: ["run", "-A", "--v8-flags=--expose-gc", TRAIN, ...EASY, "--out", out],
     stdout: "piped",
     stderr: "piped",
   })
@@ -101,6 +101,7 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
         "testAccuracy",
         "testAccuracyTrue",
         "seconds",
+        "rssMiB",
       ]
     ) {
       assert.equal(typeof m[k], "number", `metrics.${k}`);
@@ -195,7 +196,7 @@ Deno.test("deno task train refuses a non-empty --out and leaves it untouched", a
   const dir = await Deno.makeTempDir({ prefix: "adadf-out-" });
   await Deno.writeTextFile(`${dir}/keep.txt`, "mine");
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, "--epochs", "1", "--out", dir],
+    args: ["run", "-A", "--v8-flags=--expose-gc", TRAIN, "--epochs", "1", "--out", dir],
     stdout: "piped",
     stderr: "piped",
   })

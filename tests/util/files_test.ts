@@ -46,3 +46,16 @@ Deno.test("writeFileAtomic() leaves no temp file and replaces the old content wh
   assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["f.json"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("writeFileAtomic() that cannot write throws a clear error, keeps the old file and leaves no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  writeFileAtomic(`${dir}/keep.json`, "old");
+  // a path whose parent is a file: the write fails before anything is renamed
+  assert.throws(
+    () => writeFileAtomic(`${dir}/keep.json/child`, "x"),
+    /cannot write .*keep.json\/child|ENOTDIR|not a directory/,
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/keep.json`), "old");
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["keep.json"]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,0 +1,85 @@
+/**
+ * `deno task bench`: Ada-DF training and inference speed on the chosen backend: images/s at
+ * each input size (batch 64 by default), peak resident memory, and the most expensive kernels
+ * of one training step. `tools/bench/pytorch_bench.py` runs the same model and batch in
+ * PyTorch, so a ratio can be measured in one session on one machine.
+ */
+import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+
+const HELP = `Measure Ada-DF training and inference speed.
+
+Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size S]... [--batch-size B]
+                       [--width W] [--steps N] [--no-profile] [--json]
+
+  --image-size S   input size; repeat for several (default 100 and 48)
+  --batch-size B   default 64
+  --width W        network width (default 64 = torchvision's ResNet-18; the SynthFER default run uses 16)
+  --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
+  --no-profile     skip the per-kernel profile of one training step
+  --json           print {"backend", "results": [{kind, imageSize, batchSize, imagesPerSecond, peakRssMiB}], "kernels"}`;
+
+async function main(args: string[]) {
+  const parsed = parseFlags(args, {
+    backend: { type: "string" },
+    "image-size": { type: "string", multiple: true },
+    "batch-size": { type: "string" },
+    width: { type: "string" },
+    steps: { type: "string" },
+    "no-profile": { type: "boolean" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  if (v.help) return console.log(HELP);
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[0]}' (see --help)`);
+  }
+  const sizes = ((v["image-size"] as string[] | undefined) ?? ["100", "48"]).map((s) =>
+    numberFlag("image-size", s, true)!
+  );
+  const batch = numberFlag("batch-size", v["batch-size"] as string | undefined, true) ?? 64;
+  const width = numberFlag("width", v.width as string | undefined, true) ?? 64;
+  const steps = numberFlag("steps", v.steps as string | undefined, true) ?? 3;
+  for (const s of sizes) if (s < 16 || s > 512) throw new UsageError(`--image-size must be in [16, 512], got ${s}`);
+  if (batch < 2) throw new UsageError(`--batch-size must be >= 2, got ${batch}`);
+  if (width < 2) throw new UsageError(`--width must be >= 2, got ${width}`);
+  if (steps < 1) throw new UsageError(`--steps must be >= 1, got ${steps}`);
+  const backend = (v.backend as string | undefined) ?? "auto";
+
+  const { initBackend, BACKENDS } = await import("../lib/backend/backend.ts");
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
+  }
+  const { benchmark } = await import("../lib/train/bench.ts");
+  const choice = await initBackend(backend as typeof BACKENDS[number]);
+  const log = v.json ? () => {} : (m: string) => console.error(m);
+  log(`backend: ${choice.backend} (${choice.reason})`);
+  const report = await benchmark({ sizes, batchSize: batch, width, steps, profile: !v["no-profile"], log });
+  if (v.json) {
+    console.log(JSON.stringify({ backend: choice.backend, ...report }));
+    return;
+  }
+  console.log(`| kind | image size | batch | images/s | peak RSS MiB |`);
+  console.log(`| --- | --- | --- | --- | --- |`);
+  for (const r of report.results) {
+    console.log(
+      `| ${r.kind} | ${r.imageSize} | ${r.batchSize} | ${r.imagesPerSecond.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`,
+    );
+  }
+  if (report.kernels.length > 0) {
+    console.log(
+      `\nmost expensive kernels of one training step at ${sizes[0]}x${sizes[0]} (times include nested kernels):`,
+    );
+    for (const k of report.kernels) {
+      console.log(`  ${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms  ${(100 * k.share).toFixed(1)} %`);
+    }
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    exitWithError(e);
+  }
+}

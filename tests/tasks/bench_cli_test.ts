@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+
+const BENCH = new URL("../../tasks/bench.ts", import.meta.url).pathname;
+
+async function bench(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", BENCH, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and the costliest kernels", async () => {
+  const r = await bench(
+    "--backend",
+    "wasm",
+    "--image-size",
+    "32",
+    "--image-size",
+    "24",
+    "--width",
+    "4",
+    "--batch-size",
+    "8",
+    "--steps",
+    "1",
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.backend, "wasm");
+  assert.deepEqual(j.results.map((x: { kind: string; imageSize: number }) => `${x.kind}@${x.imageSize}`), [
+    "train@32",
+    "infer@32",
+    "train@24",
+    "infer@24",
+  ]);
+  for (const x of j.results) {
+    assert.equal(x.batchSize, 8);
+    assert.ok(x.imagesPerSecond > 0 && x.peakRssMiB > 0);
+  }
+  assert.ok(j.kernels.length > 0 && j.kernels.length <= 10);
+  assert.ok(
+    j.kernels.some((k: { name: string }) => k.name === "Conv2DBackpropFilter"),
+    "our wasm kernel is in the profile",
+  );
+});
+
+Deno.test("deno task bench rejects bad values with one error: line", async () => {
+  for (
+    const [args, pattern] of [[["--image-size", "8"], /--image-size must be in \[16, 512\], got 8/], [[
+      "--backend",
+      "tpu",
+    ], /backend must be one of/], [["--steps", "x"], /--steps expects an integer/]] as [string[], RegExp][]
+  ) {
+    const r = await bench(...args);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], pattern);
+  }
+});

@@ -22,6 +22,21 @@ export interface BenchReport {
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rss = () => Deno.memoryUsage().rss / 2 ** 20;
 
+/** Runs `fn` once to warm up, then `steps` timed times: the median time and the peak resident memory. */
+function timeRuns(steps: number, fn: () => unknown, onRun?: (i: number, ms: number) => void) {
+  let peakRssMiB = rss();
+  const times: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const t0 = performance.now();
+    fn();
+    const ms = performance.now() - t0;
+    if (i > 0) times.push(ms);
+    peakRssMiB = Math.max(peakRssMiB, rss());
+    onRun?.(i, ms);
+  }
+  return { medianMs: median(times), peakRssMiB };
+}
+
 /** Times `steps` Ada-DF training steps and inference passes per size (after one warm-up each). */
 export async function benchmark(options: {
   sizes: number[];
@@ -44,20 +59,17 @@ export async function benchmark(options: {
     const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));
     const step = () =>
       trainStep(net, { x, labels }, { optimizer, variables, classDistributions, loss: { epoch: 2, beta: 3 } });
-    let peak = rss();
-    const times: number[] = [];
-    for (let i = 0; i <= steps; i++) {
-      const t0 = performance.now();
-      step();
-      if (i > 0) times.push(performance.now() - t0);
-      peak = Math.max(peak, rss());
-      options.log?.(`train ${s}x${s}: step ${i === 0 ? "warm-up" : i} ${(performance.now() - t0).toFixed(0)} ms`);
-    }
+    const train = timeRuns(
+      steps,
+      step,
+      (i, ms) => options.log?.(`train ${s}x${s}: step ${i === 0 ? "warm-up" : i} ${ms.toFixed(0)} ms`),
+    );
+    let peak = train.peakRssMiB;
     results.push({
       kind: "train",
       imageSize: s,
       batchSize: b,
-      imagesPerSecond: (1000 * b) / median(times),
+      imagesPerSecond: (1000 * b) / train.medianMs,
       peakRssMiB: peak,
     });
     if (options.profile && si === 0) {
@@ -77,18 +89,13 @@ export async function benchmark(options: {
         share: ms / total,
       }));
     }
-    const inferTimes: number[] = [];
-    for (let i = 0; i <= steps; i++) {
-      const t0 = performance.now();
-      targetBatch(net, x);
-      if (i > 0) inferTimes.push(performance.now() - t0);
-      peak = Math.max(peak, rss());
-    }
+    const infer = timeRuns(steps, () => targetBatch(net, x));
+    peak = Math.max(peak, infer.peakRssMiB);
     results.push({
       kind: "infer",
       imageSize: s,
       batchSize: b,
-      imagesPerSecond: (1000 * b) / median(inferTimes),
+      imagesPerSecond: (1000 * b) / infer.medianMs,
       peakRssMiB: peak,
     });
     tf.dispose([x, labels, classDistributions]);

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import { join } from "node:path";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../model/safetensors.ts";
-import { writeFileAtomic } from "../util/files.ts";
+import { finiteOrNull, writeFileAtomic } from "../util/files.ts";
 import type { EpochMetrics } from "./trainer.ts";
 
 /** The training state at the end of an epoch, besides the tensors. */
@@ -78,7 +78,7 @@ export async function saveCheckpoint(
     ? [(await acc.accBeta1.data())[0], (await acc.accBeta2.data())[0]]
     : undefined;
   const full: TrainState = { ...state, optimizerIterations, optimizerNames, optimizerAccBeta };
-  const stateJson = JSON.stringify(full, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v));
+  const stateJson = JSON.stringify(full, finiteOrNull);
   const bytes = encodeSafetensors(tensors, { state: stateJson, sha256: digest(tensors, stateJson) });
   const path = join(dir, checkpointName(state.epoch));
   writeFileAtomic(path, bytes);

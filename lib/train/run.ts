@@ -18,7 +18,7 @@ import { flipLabels } from "../data/label_noise.ts";
 import type { ImageSplit } from "../data/batches.ts";
 import { AdaDfNet } from "../model/adadf_net.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
-import { encodeNpy, writeFileAtomic } from "../util/files.ts";
+import { encodeNpy, finiteOrNull, writeFileAtomic } from "../util/files.ts";
 import { Prng } from "../util/prng.ts";
 import { initialClassDistributions } from "../method/class_distributions.ts";
 import * as tf from "@tensorflow/tfjs";
@@ -221,7 +221,7 @@ async function execute(
 
   const lines: Record<string, string[]> = { metrics: [], class_distributions: [], attention: [], tracked: [] };
   const appendJsonl = (name: keyof typeof lines, obj: unknown) => {
-    lines[name].push(JSON.stringify(obj, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v)));
+    lines[name].push(JSON.stringify(obj, finiteOrNull));
     write(`${name}.jsonl`, lines[name].join("\n") + "\n");
   };
   if (checkpoint) {

@@ -1,6 +1,11 @@
 /** Small file helpers: atomic writes (temp file + rename, so a reader never sees half a file) and .npy. */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 
+/** JSON.stringify replacer: NaN and infinities become null (JSON has no such numbers). */
+export function finiteOrNull(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isFinite(value) ? null : value;
+}
+
 /** Writes `data` to `path` atomically: a temp file in the same folder, fsync, rename. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;

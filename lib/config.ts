@@ -52,7 +52,10 @@ export interface TrainConfig {
   freezeStem: boolean | "auto";
   /** mine class distributions on augmented training images, as the official code's loader does */
   miningAugment: boolean;
-  augment: { flip: boolean; erasing: boolean };
+  /** RandAugment rand-m5-n3-mstd0.5 (METHOD.md), horizontal flip, random erasing; all off = the images as they are */
+  augment: { randAugment: boolean; flip: boolean; erasing: boolean };
+  /** reshuffle the training set every epoch (false: file order, for trace parity with PyTorch) */
+  shuffle: boolean;
   /** fraction of training labels flipped per class (Table 4 protocol) */
   noise: number;
   noiseFile: string | null;
@@ -91,7 +94,8 @@ export const DEFAULT_CONFIG: TrainConfig = {
   detachTargets: false,
   freezeStem: "auto",
   miningAugment: true,
-  augment: { flip: true, erasing: true },
+  augment: { randAugment: true, flip: true, erasing: true },
+  shuffle: true,
   noise: 0,
   noiseFile: null,
   seed: 1,
@@ -112,10 +116,17 @@ export const DEFAULT_CONFIG: TrainConfig = {
  * and ramps the KL term in slowly; t = 0.5 as for the ambiguous AffectNet and SFEW
  * (half of SynthFER's faces are blends). See the README's comparison with the baseline.
  */
-export const SYNTH_PRESET: Partial<TrainConfig> = { width: 16, imageSize: 48, epochs: 20, threshold: 0.5, beta: 10 };
+export const SYNTH_PRESET: Layer = {
+  width: 16,
+  imageSize: 48,
+  epochs: 20,
+  threshold: 0.5,
+  beta: 10,
+  augment: { randAugment: false },
+};
 
 /** Published hyper-parameters per data set (METHOD.md), applied unless the user sets them. */
-export const DATASET_PRESETS: Record<DatasetName, Partial<TrainConfig>> = {
+export const DATASET_PRESETS: Record<DatasetName, Layer> = {
   "synth": SYNTH_PRESET,
   "raf-db": { threshold: 0.7, beta: 3, batchSize: 64 },
   "affectnet": { threshold: 0.5, beta: 5, batchSize: 64 },
@@ -130,7 +141,7 @@ export class ConfigError extends RangeError {
   override name = "ConfigError";
 }
 
-type Layer = Partial<Omit<TrainConfig, "synth" | "augment">> & {
+export type Layer = Partial<Omit<TrainConfig, "synth" | "augment">> & {
   synth?: Partial<SynthConfig>;
   augment?: Partial<TrainConfig["augment"]>;
 };
@@ -211,6 +222,10 @@ export function validateConfig(c: TrainConfig): void {
     typeof c.freezeStem === "boolean" || c.freezeStem === "auto",
     `freeze-stem must be true, false or auto, got ${c.freezeStem}`,
   );
+  for (const k of ["randAugment", "flip", "erasing"] as const) {
+    check(typeof c.augment[k] === "boolean", `augment.${k} must be true or false, got ${c.augment[k]}`);
+  }
+  check(typeof c.shuffle === "boolean", `shuffle must be true or false, got ${c.shuffle}`);
   check(typeof c.miningAugment === "boolean", `miningAugment must be true or false, got ${c.miningAugment}`);
   check(inRange(c.noise, 0, 0.99), `noise must be in [0, 1), got ${c.noise}`);
   check(isInt(c.seed, 0), `seed must be an integer >= 0, got ${c.seed}`);

@@ -214,7 +214,10 @@ export async function trainAdaDf(
 
       // ---- train one epoch ---------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
-      const batches = epochBatches(nTrain, cfg.batchSize, { prng: shufflePrng, dropLast: true });
+      const batches = epochBatches(nTrain, cfg.batchSize, {
+        prng: cfg.shuffle ? shufflePrng : undefined,
+        dropLast: true,
+      });
       if (batches.length === 0) {
         throw new RangeError(`the training set has ${nTrain} images, fewer than one batch of ${cfg.batchSize}`);
       }

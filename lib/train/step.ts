@@ -23,13 +23,37 @@ export interface StepResult {
 export function trainStep(
   net: AdaDfNet,
   batch: { x: tf.Tensor4D; labels: tf.Tensor1D },
-  options: {
-    optimizer: tf.Optimizer;
-    variables: tf.Variable[];
-    classDistributions: tf.Tensor2D;
-    loss: AdaDfLossOptions;
-  },
+  options: StepOptions,
 ): StepResult {
+  const r = runStep(net, batch, options);
+  return r.finish(r.scalars.map((t) => t.dataSync()[0]));
+}
+
+/**
+ * `trainStep` that reads its scalars back asynchronously: the webgpu backend cannot read
+ * synchronously under Deno (its readSync needs an OffscreenCanvas), and on the others it
+ * costs nothing extra.
+ */
+export async function trainStepAsync(
+  net: AdaDfNet,
+  batch: { x: tf.Tensor4D; labels: tf.Tensor1D },
+  options: StepOptions,
+): Promise<StepResult> {
+  const r = runStep(net, batch, options);
+  const values = await Promise.all(r.scalars.map(async (t) => (await t.data())[0]));
+  return r.finish(values);
+}
+
+/** What a training step needs besides the batch. */
+export interface StepOptions {
+  optimizer: tf.Optimizer;
+  variables: tf.Variable[];
+  classDistributions: tf.Tensor2D;
+  loss: AdaDfLossOptions;
+}
+
+/** The step's work up to the read-back: returns the scalar tensors and a function that disposes them. */
+function runStep(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, options: StepOptions) {
   const bn = new BnStatistics();
   let kept: tf.Tensor[] = [];
   let a1 = 0;
@@ -52,9 +76,16 @@ export function trainStep(
   }, options.variables);
   options.optimizer.applyGradients(grads);
   bn.apply(net.params);
-  const [total, ce, kld, rr, correct] = [value, ...kept].map((t) => t.dataSync()[0]);
-  tf.dispose([value, ...kept, ...Object.values(grads)]);
-  return { total, ce, kld, rr, a1, a2, correct };
+  tf.dispose(Object.values(grads));
+  const scalars = [value, ...kept];
+  return {
+    scalars,
+    finish: (v: number[]): StepResult => {
+      tf.dispose(scalars);
+      const [total, ce, kld, rr, correct] = v;
+      return { total, ce, kld, rr, a1, a2, correct };
+    },
+  };
 }
 
 /** Everything the epoch-end pass over the training set needs, per sample. */
@@ -81,12 +112,12 @@ export function emptyAuxPass(n: number, numClasses: number): AuxPassOutputs {
 }
 
 /** Eval-mode forward of both branches on one batch; appends into `into` at `offset`. */
-export function auxPassBatch(
+export async function auxPassBatch(
   net: AdaDfNet,
   batch: { x: tf.Tensor4D; labels: tf.Tensor1D },
   into: AuxPassOutputs,
   offset: number,
-): void {
+): Promise<void> {
   const c = net.config.numClasses;
   const [probs, wa, wt, correct, correctTarget] = tf.tidy(() => {
     const out = net.apply(batch.x, { training: false });
@@ -98,11 +129,12 @@ export function auxPassBatch(
       tf.sum(tf.cast(tf.equal(tf.argMax(out.tarLogits, 1), batch.labels), "int32")),
     ];
   });
-  into.auxProbs.set(probs.dataSync() as Float32Array, offset * c);
-  into.wAux.set(wa.dataSync() as Float32Array, offset);
-  into.wTar.set(wt.dataSync() as Float32Array, offset);
-  into.correct += correct.dataSync()[0];
-  into.correctTarget += correctTarget.dataSync()[0];
+  const [p, a, t, k, kt] = await Promise.all([probs, wa, wt, correct, correctTarget].map((x) => x.data()));
+  into.auxProbs.set(p as Float32Array, offset * c);
+  into.wAux.set(a as Float32Array, offset);
+  into.wTar.set(t as Float32Array, offset);
+  into.correct += k[0];
+  into.correctTarget += kt[0];
   tf.dispose([probs, wa, wt, correct, correctTarget]);
 }
 
@@ -122,4 +154,22 @@ export function targetBatch(
   };
   tf.dispose([l, a, f]);
   return out;
+}
+
+/** `targetBatch` with an asynchronous read-back (works on every backend, webgpu included). */
+export async function targetBatchAsync(
+  net: AdaDfNet,
+  x: tf.Tensor4D,
+): Promise<{ logits: Float32Array; attention: Float32Array; features: Float32Array }> {
+  const [l, a, f] = tf.tidy(() => {
+    const o = targetForward({ params: net.params, training: false }, net.config, x);
+    return [o.logits, o.attention, o.features];
+  });
+  const [logits, attention, features] = await Promise.all([l, a, f].map((t) => t.data()));
+  tf.dispose([l, a, f]);
+  return {
+    logits: logits as Float32Array,
+    attention: attention as Float32Array,
+    features: features as Float32Array,
+  };
 }

@@ -13,7 +13,7 @@ import { Prng } from "../util/prng.ts";
 import { lossWeights } from "../method/loss_weights.ts";
 import { initialClassDistributions, mineClassDistributions } from "../method/class_distributions.ts";
 import { attentionStatistics } from "../method/attention_statistics.ts";
-import { auxPassBatch, emptyAuxPass, targetBatch, trainStep } from "./step.ts";
+import { auxPassBatch, emptyAuxPass, targetBatchAsync, trainStepAsync } from "./step.ts";
 
 export interface EpochMetrics {
   epoch: number;
@@ -226,7 +226,7 @@ export async function trainAdaDf(
       for (let s = 0; s < batches.length; s++) {
         const host = makeBatch(data.train, batches[s], { imageSize: S, augment: cfg.augment, prng: augPrng });
         const t = toTensors(host);
-        const r = trainStep(net, t, {
+        const r = await trainStepAsync(net, t, {
           optimizer,
           variables,
           classDistributions: classDist,
@@ -285,7 +285,7 @@ export async function trainAdaDf(
           prng: cfg.miningAugment ? augPrng : undefined,
         });
         const t = toTensors(host);
-        auxPassBatch(net, t, aux, filled);
+        await auxPassBatch(net, t, aux, filled);
         tf.dispose([t.x, t.labels]);
         order.set(idx, filled);
         filled += idx.length;
@@ -312,7 +312,7 @@ export async function trainAdaDf(
         const host = makeBatch(data.train, tracked, { imageSize: S });
         const t = toTensors(host);
         const tr = emptyAuxPass(tracked.length, C);
-        auxPassBatch(net, t, tr, 0);
+        await auxPassBatch(net, t, tr, 0);
         tf.dispose([t.x, t.labels]);
         tracked.forEach((index, k) => {
           const label = data.train.labels[index];
@@ -339,7 +339,7 @@ export async function trainAdaDf(
 
       // ---- test: target branch only ------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "test" });
-      const test = evaluateTarget(net, data.test, { imageSize: S, batchSize: cfg.batchSize, numClasses: C });
+      const test = await evaluateTarget(net, data.test, { imageSize: S, batchSize: cfg.batchSize, numClasses: C });
 
       const metrics: EpochMetrics = {
         epoch,
@@ -403,11 +403,11 @@ export interface TargetEvaluation {
 }
 
 /** Target-branch evaluation of a split: accuracy (and against the true argmax where known), logits, features. */
-export function evaluateTarget(
+export async function evaluateTarget(
   net: AdaDfNet,
   split: ImageSplit,
   options: { imageSize: number; batchSize: number; numClasses: number },
-): TargetEvaluation {
+): Promise<TargetEvaluation> {
   const C = options.numClasses;
   const n = split.labels.length;
   const logits = new Float32Array(n * C);
@@ -417,7 +417,7 @@ export function evaluateTarget(
   let offset = 0;
   for (const idx of epochBatches(n, options.batchSize, { dropLast: false })) {
     const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize }));
-    const o = targetBatch(net, t.x);
+    const o = await targetBatchAsync(net, t.x);
     tf.dispose([t.x, t.labels]);
     if (featureDim === 0) {
       featureDim = o.features.length / idx.length;

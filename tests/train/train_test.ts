@@ -33,7 +33,7 @@ Deno.test("trainStep() and evaluateTarget() leave tf.memory().numTensors where t
   const before = tf.memory().numTensors;
   stepOnce(net, optimizer, 2);
   assert.equal(tf.memory().numTensors, before, "training step leaked");
-  evaluateTarget(net, data.test, { imageSize: 32, batchSize: 8, numClasses: 7 });
+  await evaluateTarget(net, data.test, { imageSize: 32, batchSize: 8, numClasses: 7 });
   assert.equal(tf.memory().numTensors, before, "evaluation leaked");
   optimizer.dispose();
   net.dispose();

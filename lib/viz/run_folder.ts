@@ -1,0 +1,280 @@
+/**
+ * Typed readers of a run folder's files (as `lib/train/run.ts` writes them), for the
+ * figures. Each reader checks the shape of what it reads and throws a
+ * {@linkcode RunFolderError} naming the file (and line) on a missing or corrupt file.
+ *
+ * @module
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { decodeNpy } from "../util/files.ts";
+
+/** A run folder file is missing, unreadable, or not what `lib/train/run.ts` writes. */
+export class RunFolderError extends Error {
+  override name = "RunFolderError";
+}
+
+/** One line of `metrics.jsonl`. Loss parts and accuracies may be null (non-finite when written). */
+export interface MetricsRecord {
+  epoch: number;
+  lr: number;
+  a1: number | null;
+  a2: number | null;
+  loss: number | null;
+  lossCe: number | null;
+  lossKld: number | null;
+  lossRr: number | null;
+  trainStepAccuracy?: number | null;
+  trainAccuracy: number | null;
+  testAccuracy: number | null;
+  /** Accuracy against the argmax of the true distribution (SynthFER only). */
+  testAccuracyTrue?: number | null;
+  seconds?: number;
+  rssMiB?: number;
+}
+
+/** One line of `class_distributions.jsonl`: the CxC class distributions after an epoch (epoch 0: before training). */
+export interface ClassDistributionRecord {
+  epoch: number;
+  /** Row c is the class distribution of class c. [C, C] */
+  rows: number[][];
+  /** Row c was mined from the auxiliary branch this epoch (its diagonal reached the threshold). [C] */
+  mined: boolean[];
+  /** Row c was replaced by the threshold row. [C] */
+  replaced: boolean[];
+  /** Mined diagonal value of each row before the threshold test (null when nothing was mined). [C] */
+  diagonal: (number | null)[];
+  /** Training samples of each class that the row averages. [C] */
+  counts: number[];
+}
+
+/** One line of `attention.jsonl`: per-class statistics of the normalised attention weights over the training set. */
+export interface AttentionRecord {
+  epoch: number;
+  mean: (number | null)[];
+  max: (number | null)[];
+  min: (number | null)[];
+}
+
+/** One tracked training sample at one epoch (`tracked.jsonl`). Distributions are [C]. */
+export interface TrackedSample {
+  /** Index in the training split. */
+  index: number;
+  label: number;
+  trueDistribution?: number[] | null;
+  labelDistribution: number[];
+  /** The class distribution of the sample's label. */
+  classDistribution: number[];
+  fused: number[];
+  wAux?: number;
+  wTar?: number;
+  wAvg?: number;
+  /** Normalised attention weight of eq. 11, the weight of the class distribution in eq. 12. */
+  w: number;
+}
+
+/** One line of `tracked.jsonl`. */
+export interface TrackedRecord {
+  epoch: number;
+  samples: TrackedSample[];
+}
+
+/** `features.npy` + `features.json`: the target branch's final features of the test set. */
+export interface FeaturesFile {
+  epoch: number;
+  branch: string;
+  /** Feature matrix, row-major. [N, D] */
+  data: Float32Array;
+  shape: [number, number];
+  classes: string[];
+  /** [N] */
+  labels: number[];
+  /** argmax of the target branch's logits. [N] */
+  predictions?: number[];
+  /** Target-branch attention. [N] */
+  attention?: number[];
+}
+
+/** Everything the figures read from a run folder; the optional files are undefined when absent. */
+export interface RunFolder {
+  dir: string;
+  config: Record<string, unknown>;
+  metrics: MetricsRecord[];
+  classDistributions?: ClassDistributionRecord[];
+  attention?: AttentionRecord[];
+  tracked?: TrackedRecord[];
+  features?: FeaturesFile;
+  summary?: Record<string, unknown>;
+}
+
+function readText(dir: string, name: string): string {
+  const path = join(dir, name);
+  if (!existsSync(path)) throw new RunFolderError(`${path} is missing; is ${dir} a run folder of deno task train?`);
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new RunFolderError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads a JSON object file of a run folder. */
+export function readJsonFile(dir: string, name: string): Record<string, unknown> {
+  const text = readText(dir, name);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new RunFolderError(`${join(dir, name)} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new RunFolderError(`${join(dir, name)} must hold a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+const isNum = (x: unknown) => typeof x === "number" && Number.isFinite(x);
+const isNumOrNull = (x: unknown) => x === null || isNum(x);
+const isNumArray = (x: unknown, n?: number, nulls = false) =>
+  Array.isArray(x) && (n === undefined || x.length === n) && x.every(nulls ? isNumOrNull : isNum);
+
+/**
+ * Reads a JSON-lines file, checking each record with `check` (which returns an error
+ * text or undefined). Blank lines are skipped; an empty file is an error.
+ */
+export function readJsonlFile<T>(
+  dir: string,
+  name: string,
+  check: (r: Record<string, unknown>) => string | undefined,
+): T[] {
+  const path = join(dir, name);
+  const out: T[] = [];
+  readText(dir, name).split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new RunFolderError(`${path} line ${i + 1} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      throw new RunFolderError(`${path} line ${i + 1} must be a JSON object`);
+    }
+    const r = v as Record<string, unknown>;
+    const problem = !isNum(r.epoch) ? "no numeric epoch" : check(r);
+    if (problem) throw new RunFolderError(`${path} line ${i + 1}: ${problem}`);
+    out.push(r as T);
+  });
+  if (out.length === 0) throw new RunFolderError(`${path} holds no records`);
+  return out;
+}
+
+/** Reads `metrics.jsonl`: one record per epoch. */
+export function readMetrics(dir: string): MetricsRecord[] {
+  return readJsonlFile<MetricsRecord>(dir, "metrics.jsonl", (r) => {
+    if (!isNum(r.lr)) return "lr must be a number";
+    for (const k of ["loss", "trainAccuracy", "testAccuracy"]) if (!isNumOrNull(r[k])) return `${k} must be a number`;
+    return undefined;
+  });
+}
+
+/** Reads `class_distributions.jsonl`: the CxC class distributions per epoch (from epoch 0). */
+export function readClassDistributions(dir: string): ClassDistributionRecord[] {
+  return readJsonlFile<ClassDistributionRecord>(dir, "class_distributions.jsonl", (r) => {
+    const rows = r.rows as unknown[];
+    if (!Array.isArray(rows) || rows.length === 0) return "rows must be a non-empty [C, C] array";
+    const c = rows.length;
+    if (!rows.every((row) => isNumArray(row, c))) return `rows must be ${c}x${c} numbers`;
+    for (const k of ["mined", "replaced"]) {
+      const a = r[k];
+      if (!Array.isArray(a) || a.length !== c || !a.every((x) => typeof x === "boolean")) {
+        return `${k} must be ${c} booleans`;
+      }
+    }
+    if (!isNumArray(r.diagonal, c, true)) return `diagonal must be ${c} numbers or nulls`;
+    if (!isNumArray(r.counts, c)) return `counts must be ${c} numbers`;
+    return undefined;
+  });
+}
+
+/** Reads `attention.jsonl`: per-class mean, max and min of the attention weights per epoch. */
+export function readAttention(dir: string): AttentionRecord[] {
+  return readJsonlFile<AttentionRecord>(dir, "attention.jsonl", (r) => {
+    const c = Array.isArray(r.mean) ? r.mean.length : -1;
+    for (const k of ["mean", "max", "min"]) if (!isNumArray(r[k], c, true) || c < 1) return `${k} must be [C] numbers`;
+    return undefined;
+  });
+}
+
+/** Reads `tracked.jsonl`: the tracked training samples' distributions per epoch. */
+export function readTracked(dir: string): TrackedRecord[] {
+  return readJsonlFile<TrackedRecord>(dir, "tracked.jsonl", (r) => {
+    if (!Array.isArray(r.samples)) return "samples must be an array";
+    for (const [j, s] of (r.samples as Record<string, unknown>[]).entries()) {
+      if (s === null || typeof s !== "object") return `samples[${j}] must be an object`;
+      if (!isNum(s.index) || !isNum(s.label)) return `samples[${j}] needs numeric index and label`;
+      const c = Array.isArray(s.labelDistribution) ? s.labelDistribution.length : -1;
+      for (const k of ["labelDistribution", "classDistribution", "fused"]) {
+        if (c < 1 || !isNumArray(s[k], c)) return `samples[${j}].${k} must be [C] numbers`;
+      }
+      if (s.trueDistribution != null && !isNumArray(s.trueDistribution, c)) {
+        return `samples[${j}].trueDistribution must be [C] numbers`;
+      }
+      if (!isNum(s.w)) return `samples[${j}].w must be a number`;
+    }
+    return undefined;
+  });
+}
+
+/** Reads `features.json` and `features.npy` (float32 [N, D]) and checks that they agree. */
+export function readFeatures(dir: string): FeaturesFile {
+  const meta = readJsonFile(dir, "features.json");
+  const npyPath = join(dir, "features.npy");
+  if (!existsSync(npyPath)) throw new RunFolderError(`${npyPath} is missing`);
+  let npy: { data: Float32Array; shape: number[] };
+  try {
+    npy = decodeNpy(readFileSync(npyPath));
+  } catch (e) {
+    throw new RunFolderError(`${npyPath} is not a float32 .npy file: ${(e as Error).message}`);
+  }
+  if (npy.shape.length !== 2) throw new RunFolderError(`${npyPath} must be 2-D [N, D], got [${npy.shape}]`);
+  const [n, d] = npy.shape;
+  const labels = meta.labels;
+  if (!isNumArray(labels, n)) {
+    throw new RunFolderError(`${join(dir, "features.json")}: labels must be ${n} numbers (features.npy has ${n} rows)`);
+  }
+  for (const k of ["predictions", "attention"]) {
+    if (meta[k] !== undefined && !isNumArray(meta[k], n, true)) {
+      throw new RunFolderError(`${join(dir, "features.json")}: ${k} must be ${n} numbers`);
+    }
+  }
+  return {
+    epoch: isNum(meta.epoch) ? meta.epoch as number : NaN,
+    branch: typeof meta.branch === "string" ? meta.branch : "target",
+    data: npy.data,
+    shape: [n, d],
+    classes: Array.isArray(meta.classes) ? meta.classes as string[] : [],
+    labels: labels as number[],
+    predictions: meta.predictions as number[] | undefined,
+    attention: meta.attention as number[] | undefined,
+  };
+}
+
+/**
+ * Reads a whole run folder. `config.json` and `metrics.jsonl` are required; the other
+ * files are read when present (undefined otherwise) and must be valid when present.
+ */
+export function readRunFolder(dir: string): RunFolder {
+  if (!existsSync(dir)) throw new RunFolderError(`run folder ${dir} does not exist`);
+  if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir} is not a folder`);
+  const has = (name: string) => existsSync(join(dir, name));
+  return {
+    dir,
+    config: readJsonFile(dir, "config.json"),
+    metrics: readMetrics(dir),
+    classDistributions: has("class_distributions.jsonl") ? readClassDistributions(dir) : undefined,
+    attention: has("attention.jsonl") ? readAttention(dir) : undefined,
+    tracked: has("tracked.jsonl") ? readTracked(dir) : undefined,
+    features: has("features.json") || has("features.npy") ? readFeatures(dir) : undefined,
+    summary: has("summary.json") ? readJsonFile(dir, "summary.json") : undefined,
+  };
+}

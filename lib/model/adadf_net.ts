@@ -19,6 +19,7 @@ import {
   type BnRecorder,
   conv,
   type ForwardContext,
+  globalAveragePool,
   Initializer,
   linear,
   maxPool,
@@ -208,7 +209,7 @@ function branchForward(ctx: ForwardContext, config: ModelConfig, prefix: string,
   let y = layer(ctx, `${prefix}.layer2`, arch, x, arch.blocks[1], 2);
   y = layer(ctx, `${prefix}.layer3`, arch, y, arch.blocks[2], 2);
   y = layer(ctx, `${prefix}.layer4`, arch, y, arch.blocks[3], 2);
-  const features = tf.mean(y, [1, 2]) as tf.Tensor2D; // [N, D]
+  const features = globalAveragePool(y); // [N, D]
   const attention = tf.sigmoid(linear(ctx, head, features)); // [N, 1]
   const logits = config.attentionOn === "logits"
     ? tf.mul(attention, linear(ctx, `${prefix}.fc`, features)) as tf.Tensor2D // a * fc(f)

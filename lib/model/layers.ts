@@ -21,6 +21,66 @@ export interface ForwardContext {
   bn?: BnRecorder;
 }
 
+/**
+ * How three reductions of the model are computed. The results are the same; the fastest
+ * form depends on the backend (lib/backend/backend.ts picks per backend):
+ * - `channelSums` (BatchNorm's per-channel sums over N, H, W): `reduce` = tf.sum over
+ *   [0, 1, 2] (a transpose, then one workgroup per channel on webgpu); `matmul` = a batched
+ *   product with a ones vector in two stages, which keeps a GPU busy.
+ * - `globalPool` (the pooled feature): `reduce` = tf.mean over [1, 2] with TF.js's gradient;
+ *   `matmul` = a batched product with ones, whose gradient is an outer product.
+ * - `maxPool`: `native` = tf.maxPool and its MaxPoolGrad kernel; `windows` = the maximum of
+ *   the nine strided windows, with a gradient that routes dy to the first maximum of each
+ *   window as PyTorch does, built from elementwise ops only.
+ */
+export interface LayerKernels {
+  channelSums: "reduce" | "matmul";
+  globalPool: "reduce" | "matmul";
+  maxPool: "native" | "windows";
+}
+
+export const DEFAULT_LAYER_KERNELS: LayerKernels = { channelSums: "reduce", globalPool: "reduce", maxPool: "native" };
+let kernels: LayerKernels = { ...DEFAULT_LAYER_KERNELS };
+
+/** Chooses the forms of the model's reductions (see `LayerKernels`); returns the previous choice. */
+export function setLayerKernels(choice: Partial<LayerKernels>): LayerKernels {
+  const previous = kernels;
+  kernels = { ...kernels, ...choice };
+  return previous;
+}
+
+/** The forms in use. */
+export function layerKernels(): LayerKernels {
+  return { ...kernels };
+}
+
+/** Sums over every axis but the last: x [..., C] -> [C]. */
+export function channelSums(x: tf.Tensor): tf.Tensor1D {
+  const c = x.shape[x.rank - 1];
+  const m = x.size / c;
+  if (kernels.channelSums === "reduce" || m < 4096) {
+    return tf.sum(tf.reshape(x, [m, c]), 0) as tf.Tensor1D;
+  }
+  // two stages of [G, 1, K] x [G, K, C] products: G groups of K rows each
+  return tf.tidy(() => {
+    let rows = tf.reshape(x, [m, c]) as tf.Tensor2D;
+    let k = m;
+    while (k > 4096) {
+      const g = largestDivisorAtMost(k, Math.ceil(Math.sqrt(k)));
+      if (g === 1) break;
+      const grouped = tf.reshape(rows, [g, k / g, c]) as tf.Tensor3D;
+      rows = tf.reshape(tf.matMul(tf.ones([g, 1, k / g]), grouped), [g, c]);
+      k = g;
+    }
+    return tf.reshape(tf.matMul(tf.ones([1, k]), rows), [c]) as tf.Tensor1D;
+  });
+}
+
+function largestDivisorAtMost(n: number, limit: number): number {
+  for (let d = Math.min(limit, n); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
 export const BN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
 
@@ -64,10 +124,13 @@ function trainingBatchNorm(
   const op = tf.customGrad(
     ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
       const x4 = xIn as tf.Tensor4D;
-      const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-      onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+      const m = x4.size / x4.shape[3];
+      const mean = tf.div(channelSums(x4), m) as tf.Tensor1D; // [C]
+      const centered = tf.sub(x4, mean); // [N, H, W, C]
+      const variance = tf.div(channelSums(tf.square(centered)), m) as tf.Tensor1D; // biased, as PyTorch normalises
+      onStats(mean, variance);
       const r = tf.rsqrt(tf.add(variance, BN_EPS)); // [C]
-      const xhat = tf.mul(tf.sub(x4, mean), r); // [N, H, W, C]
+      const xhat = tf.mul(centered, r); // [N, H, W, C]
       save([xhat, r, g]);
       const value = tf.add(tf.mul(xhat, g), b);
       return {
@@ -75,8 +138,8 @@ function trainingBatchNorm(
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [sxhat, sr, sg] = saved;
           const m = dy.size / dy.shape[dy.rank - 1];
-          const dbeta = tf.sum(dy, [0, 1, 2]); // [C]
-          const dgamma = tf.sum(tf.mul(dy, sxhat), [0, 1, 2]); // [C]
+          const dbeta = channelSums(dy); // [C]
+          const dgamma = channelSums(tf.mul(dy, sxhat)); // [C]
           const scale = tf.mul(sg, tf.div(sr, m)); // [C]
           const inner = tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(sxhat, dgamma));
           return [tf.mul(inner, scale), dgamma, dbeta];
@@ -95,7 +158,83 @@ export function linear(ctx: ForwardContext, name: string, x: tf.Tensor2D): tf.Te
 
 /** MaxPool 3x3, stride 2, pad 1 (PyTorch pads with -inf, which tf.maxPool's explicit pad matches). */
 export function maxPool(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.maxPool(x, 3, 2, 1);
+  return kernels.maxPool === "native" ? tf.maxPool(x, 3, 2, 1) : windowMaxPool(x);
+}
+
+/** Global average pool over H, W: x [N, H, W, C] -> [N, C]. */
+export function globalAveragePool(x: tf.Tensor4D): tf.Tensor2D {
+  if (kernels.globalPool === "reduce") return tf.mean(x, [1, 2]) as tf.Tensor2D;
+  const [n, h, w, c] = x.shape;
+  const op = tf.customGrad(
+    ((xIn: tf.Tensor) => {
+      const value = tf.reshape(tf.matMul(tf.fill([n, 1, h * w], 1 / (h * w)), tf.reshape(xIn, [n, h * w, c])), [n, c]);
+      return {
+        value,
+        // dx[n, p, c] = dy[n, c] / (H W): an outer product with a ones column
+        gradFunc: (dy: tf.Tensor) =>
+          tf.reshape(tf.matMul(tf.fill([n, h * w, 1], 1 / (h * w)), tf.reshape(dy, [n, 1, c])), [n, h, w, c]),
+      };
+      // deno-lint-ignore no-explicit-any
+    }) as any,
+  );
+  return op(x) as tf.Tensor2D;
+}
+
+/** The nine 3x3 windows of stride 2 over x padded by one -inf pixel: each [N, OH, OW, C]. */
+function poolWindows(xp: tf.Tensor4D, oh: number, ow: number): tf.Tensor4D[] {
+  const [n, , , c] = xp.shape;
+  const out: tf.Tensor4D[] = [];
+  for (let di = 0; di < 3; di++) {
+    for (let dj = 0; dj < 3; dj++) {
+      out.push(
+        tf.stridedSlice(xp, [0, di, dj, 0], [n, di + 2 * oh - 1, dj + 2 * ow - 1, c], [1, 2, 2, 1]) as tf.Tensor4D,
+      );
+    }
+  }
+  return out;
+}
+
+/** MaxPool 3x3 / 2 / pad 1 from elementwise ops; the gradient goes to each window's first maximum (PyTorch's argmax). */
+function windowMaxPool(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const oh = Math.floor((h - 1) / 2) + 1;
+  const ow = Math.floor((w - 1) / 2) + 1;
+  const pads: [number, number][] = [[0, 0], [1, 1], [1, 1], [0, 0]];
+  const op = tf.customGrad(
+    ((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      const xp = tf.pad(xIn as tf.Tensor4D, pads, -Infinity);
+      const windows = poolWindows(xp, oh, ow);
+      const value = windows.reduce((a, b) => tf.maximum(a, b));
+      save([xIn, value]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sy] = saved;
+          const ws = poolWindows(tf.pad(sx as tf.Tensor4D, pads, -Infinity), oh, ow);
+          let taken = tf.zerosLike(dy);
+          let dxp = tf.zeros([n, 2 * oh + 2, 2 * ow + 2, c]) as tf.Tensor4D;
+          for (let k = 0; k < 9; k++) {
+            const di = Math.floor(k / 3);
+            const dj = k % 3;
+            const hit = tf.mul(tf.cast(tf.equal(ws[k], sy), "float32"), tf.sub(1, taken)); // first maximum only
+            taken = tf.add(taken, hit);
+            // place g [N, OH, OW, C] at rows di + 2i, columns dj + 2j
+            const g = tf.reshape(tf.mul(hit, dy), [n, oh, 1, ow, 1, c]);
+            const spread = tf.reshape(tf.pad(g, [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]), [
+              n,
+              2 * oh,
+              2 * ow,
+              c,
+            ]);
+            dxp = tf.add(dxp, tf.pad(spread, [[0, 0], [di, 2 - di], [dj, 2 - dj], [0, 0]]));
+          }
+          return tf.slice(dxp, [0, 1, 1, 0], [n, h, w, c]);
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+    }) as any,
+  );
+  return op(x) as tf.Tensor4D;
 }
 
 /** Parameter initialisers following torchvision's ResNet. */

@@ -1,15 +1,26 @@
 /**
- * Turning an in-memory image split into normalised, optionally augmented batches.
- * Augmentations here: horizontal flip (p = 0.5) and random erasing (p = 0.5, area
- * 0.02-0.25, aspect 0.3-3.3, value 0, after normalisation), as the official code;
- * RandAugment belongs to the real-data-set issue.
+ * Turning an image split into normalised, optionally augmented batches, and moving them
+ * to the backend. The host work (RandAugment -> flip -> normalise -> random erasing, the
+ * official order) lives in ./augment/prepare.ts; lib/data/pipeline.ts runs it ahead of
+ * training in a worker.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Prng } from "../util/prng.ts";
+import { type AugmentOptions, type HostBatch, type ImageSource, prepareBatch } from "./augment/prepare.ts";
 
-/** Images in memory: RGB bytes [N, S, S, 3] and labels [N]; true distributions where known. */
+export {
+  type AugmentOptions,
+  type HostBatch,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ImageSource,
+  type ImageStoreLike,
+  randomErase,
+} from "./augment/prepare.ts";
+
+/** Images (one [N, S, S, 3] uint8 array or an image store) and labels [N]; true distributions where known. */
 export interface ImageSplit {
-  images: Uint8Array;
+  images: ImageSource;
   labels: Int32Array;
   /** [N * C], where the truth is known (SynthFER, FERPlus) */
   trueDistributions?: Float32Array;
@@ -17,76 +28,17 @@ export interface ImageSplit {
   votes?: Int32Array;
 }
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-
-export interface AugmentOptions {
-  flip: boolean;
-  erasing: boolean;
-}
-
-/** One batch on the host: x [B, S, S, 3] float32 normalised, labels [B]. */
-export interface HostBatch {
-  indices: Int32Array;
-  x: Float32Array;
-  labels: Int32Array;
-  imageSize: number;
-}
-
-/** Builds one normalised batch from `indices`; augments when `augment` and `prng` are given. */
+/**
+ * Builds one normalised batch [B, S, S, 3] from `indices`; augments when `augment` and
+ * `prng` are given (RandAugment when `augment.randAugment`, then flip, then erasing);
+ * `tenCrop` cuts each image into ten crops first (B' = 10 B, labels repeated).
+ */
 export function makeBatch(
   split: ImageSplit,
   indices: ArrayLike<number>,
-  options: { imageSize: number; augment?: AugmentOptions; prng?: Prng },
+  options: { imageSize: number; augment?: AugmentOptions; prng?: Prng; tenCrop?: number },
 ): HostBatch {
-  const s = options.imageSize;
-  const px = s * s * 3;
-  const b = indices.length;
-  const x = new Float32Array(b * px);
-  const labels = new Int32Array(b);
-  const idx = Int32Array.from(indices);
-  const scale = [0, 1, 2].map((c) => 1 / (255 * IMAGENET_STD[c]));
-  const shift = [0, 1, 2].map((c) => IMAGENET_MEAN[c] / IMAGENET_STD[c]);
-  for (let k = 0; k < b; k++) {
-    const i = idx[k];
-    labels[k] = split.labels[i];
-    const src = i * px;
-    const dst = k * px;
-    const flip = options.augment?.flip === true && options.prng !== undefined && options.prng.next() < 0.5;
-    for (let r = 0; r < s; r++) {
-      for (let c = 0; c < s; c++) {
-        const sc = flip ? s - 1 - c : c;
-        const so = src + (r * s + sc) * 3;
-        const d = dst + (r * s + c) * 3;
-        x[d] = split.images[so] * scale[0] - shift[0];
-        x[d + 1] = split.images[so + 1] * scale[1] - shift[1];
-        x[d + 2] = split.images[so + 2] * scale[2] - shift[2];
-      }
-    }
-    if (options.augment?.erasing === true && options.prng !== undefined) {
-      randomErase(x.subarray(dst, dst + px), s, options.prng);
-    }
-  }
-  return { indices: idx, x, labels, imageSize: s };
-}
-
-/** torchvision's RandomErasing(p=0.5, scale=(0.02, 0.25), ratio=(0.3, 3.3), value=0) on one HWC image. */
-export function randomErase(img: Float32Array, size: number, prng: Prng): void {
-  if (prng.next() >= 0.5) return;
-  const area = size * size;
-  const logLo = Math.log(0.3);
-  const logHi = Math.log(3.3);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const target = area * prng.uniform(0.02, 0.25);
-    const aspect = Math.exp(prng.uniform(logLo, logHi));
-    const h = Math.round(Math.sqrt(target * aspect));
-    const w = Math.round(Math.sqrt(target / aspect));
-    if (h >= size || w >= size || h < 1 || w < 1) continue;
-    const top = prng.int(size - h + 1);
-    const left = prng.int(size - w + 1);
-    for (let r = top; r < top + h; r++) img.fill(0, (r * size + left) * 3, (r * size + left + w) * 3);
-    return;
-  }
+  return prepareBatch(split, indices, options);
 }
 
 /** Moves a host batch to the backend: x [B, S, S, 3], labels int32 [B]. */

@@ -75,8 +75,8 @@ export function tsneFigure(panels: readonly TsnePanel[], options: TsneFigureOpti
       height: size,
       mark: { type: "circle", size: 16, opacity: 0.8 },
       encoding: {
-        x: { field: "x", type: "quantitative", axis: null, scale: { zero: false, nice: false } },
-        y: { field: "y", type: "quantitative", axis: null, scale: { zero: false, nice: false } },
+        x: { field: "x", type: "quantitative", axis: null, scale: { zero: false, nice: false, padding: 8 } },
+        y: { field: "y", type: "quantitative", axis: null, scale: { zero: false, nice: false, padding: 8 } },
         color: { field: "class", type: "nominal", scale: classColorScale(classes), sort: [...classes], title: "class" },
       },
     },

@@ -87,3 +87,23 @@ export function fusionExampleFigure(sample: TrackedSample, options: FusionExampl
     spacing: 14,
   };
 }
+
+/**
+ * Picks the tracked sample to show in Fig. 5 and 6: the most ambiguous one, by the entropy
+ * of its true distribution where known, else of its label distribution. Returns its
+ * training index. samples: one epoch's tracked samples.
+ */
+export function pickTrackedSample(samples: readonly TrackedSample[]): number {
+  if (samples.length === 0) throw new RangeError("pickTrackedSample(): no tracked samples");
+  const entropy = (d: readonly number[]) => d.reduce((h, p) => (p > 0 ? h - p * Math.log(p) : h), 0);
+  let best = samples[0];
+  let bestH = -Infinity;
+  for (const s of samples) {
+    const h = entropy(s.trueDistribution ?? s.labelDistribution);
+    if (h > bestH) {
+      bestH = h;
+      best = s;
+    }
+  }
+  return best.index;
+}

@@ -1,0 +1,56 @@
+/**
+ * Figures: builders that turn run-folder records into vega-lite v5 specs (pure, no I/O),
+ * one rendering layer (spec to SVG, PNG and the Deno Jupyter display bundle), and typed
+ * readers of a run folder's files.
+ *
+ * @example
+ * ```ts
+ * import { figureBundle, fusionExampleFigure } from "./mod.ts";
+ * const d = [0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1];
+ * const spec = fusionExampleFigure({ index: 3, label: 3, labelDistribution: d, classDistribution: d, fused: d, w: 0.4 });
+ * const bundle = await figureBundle(spec); // vega-lite + SVG + PNG; displayFigure(spec) shows it in a notebook
+ * if (!bundle["image/svg+xml"].startsWith("<svg")) throw new Error("no SVG");
+ * ```
+ *
+ * @module
+ */
+export { CLASS_COLORS, classColorScale, FONT, SERIES_COLORS, VEGA_LITE_SCHEMA } from "./palette.ts";
+export {
+  compileSpec,
+  DEFAULT_DENSITY,
+  displayFigure,
+  type FigureBundle,
+  figureBundle,
+  renderFigure,
+  type RenderOptions,
+  renderPng,
+  renderSvg,
+  svgToPng,
+  type VegaLiteSpec,
+  withDefaults,
+} from "./render.ts";
+export {
+  type AttentionRecord,
+  type ClassDistributionRecord,
+  type FeaturesFile,
+  type MetricsRecord,
+  readAttention,
+  readClassDistributions,
+  readFeatures,
+  readMetrics,
+  readRunFolder,
+  readTracked,
+  type RunFolder,
+  RunFolderError,
+  type TrackedRecord,
+  type TrackedSample,
+} from "./run_folder.ts";
+export { pickAmbiguousFace, rgbToPngDataUrl, svgToPngDataUrl, type VotedFace, votesFigure } from "./fig1_votes.ts";
+export { architectureFigure, type ArchitectureFigureOptions } from "./fig2_architecture.ts";
+export { tsneFigure, type TsnePanel } from "./fig3_tsne.ts";
+export { classDistributionsFigure } from "./fig4_class_distributions.ts";
+export { fusionExampleFigure, pickTrackedSample } from "./fig5_fusion_example.ts";
+export { trajectoryFigure } from "./fig6_trajectory.ts";
+export { trainingCurvesFigure } from "./curves.ts";
+export { attentionStatsFigure } from "./attention_stats.ts";
+export { confusionFigure, confusionMatrix } from "./confusion.ts";

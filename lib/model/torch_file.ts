@@ -10,7 +10,7 @@
  */
 import { unzipSync } from "fflate";
 import { readFileSync } from "node:fs";
-import { PickleError, PyGlobal, PyObject, unpickle } from "./_pickle.ts";
+import { PickleError, PyGlobal, type PyObject, unpickle } from "./_pickle.ts";
 
 /** A tensor read from a file: float32 values, contiguous (row-major) in `shape`. */
 export interface TorchTensor {

@@ -1,0 +1,223 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { AdaDfNet, type AdaDfOutputs } from "../../lib/model/adadf_net.ts";
+import { readWeightsFile, WeightsError } from "../../lib/model/torch_file.ts";
+import { findStateDict, inferModelConfig, loadPretrainedInto } from "../../lib/model/weights_import.ts";
+import { encodeTypedSafetensors, officialStateDict } from "../../lib/model/weights_export.ts";
+import { decodeNpy } from "../../lib/util/files.ts";
+
+await initBackend("cpu");
+
+// Fixtures: tools/golden/make_weights_fixtures.py (PyTorch 1.13, width 4, 7 classes, 32x32)
+const FIX = new URL("../fixtures/weights/", import.meta.url).pathname;
+const parity = JSON.parse(readFileSync(join(FIX, "parity.json"), "utf8"));
+const CKPT = join(FIX, "adadf_checkpoint.pth.tar");
+const RESNET = join(FIX, "resnet18_msceleb_style.pth");
+
+/** parity_input.npy [N, 3, H, W] (PyTorch layout) -> [N, H, W, 3]. */
+function parityInput(): tf.Tensor4D {
+  const { data, shape } = decodeNpy(readFileSync(join(FIX, "parity_input.npy")));
+  return tf.tidy(() => tf.transpose(tf.tensor4d(data, shape as [number, number, number, number]), [0, 2, 3, 1]));
+}
+
+/** Largest |got - want| / max(|want|, 1e-2 * max|want|): relative, with a floor for entries near zero. */
+function maxRelError(got: ArrayLike<number>, want: number[]): number {
+  assert.equal(got.length, want.length);
+  const scale = Math.max(...want.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), 1e-2 * scale));
+  }
+  return worst;
+}
+
+function assertOneLine(e: unknown, pattern: RegExp): true {
+  assert.ok(e instanceof WeightsError, `a WeightsError, got ${e}`);
+  assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+  assert.match(e.message, pattern);
+  return true;
+}
+
+Deno.test("loadPretrainedInto() an official checkpoint: logits and attention equal PyTorch's (eval) within 1e-4 relative", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const net = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 5 });
+  const x = parityInput();
+  const before = tf.memory().numTensors;
+  const r = await loadPretrainedInto(net, CKPT);
+  assert.equal(r.kind, "adadf");
+  assert.equal(r.loaded.length, net.params.size);
+  assert.deepEqual(r.skipped, []);
+  const out = tf.tidy(() =>
+    net.apply(x, { training: false }) as unknown as tf.NamedTensorMap
+  ) as unknown as AdaDfOutputs;
+  const errors = {
+    auxLogits: maxRelError(out.auxLogits.dataSync(), parity.adadf.auxLogits),
+    tarLogits: maxRelError(out.tarLogits.dataSync(), parity.adadf.tarLogits),
+    wAux: maxRelError(out.wAux.dataSync(), parity.adadf.wAux),
+    wTar: maxRelError(out.wTar.dataSync(), parity.adadf.wTar),
+  };
+  const avg = tf.tidy(() => tf.div(tf.add(out.wAux, out.wTar), 2));
+  const errAvg = maxRelError(avg.dataSync(), parity.adadf.attention);
+  tf.dispose([...Object.values(out), avg]);
+  assert.equal(tf.memory().numTensors, before);
+  for (const [k, e] of Object.entries({ ...errors, attention: errAvg })) assert.ok(e < 1e-4, `${k}: ${e}`);
+  // the class distributions travel with the checkpoint
+  assert.equal(r.classDistributions!.length, 7);
+  assert.ok(maxRelError(r.classDistributions!.flat(), parity.adadf.classDistributions.flat()) < 1e-6);
+  x.dispose();
+  net.dispose();
+});
+
+Deno.test("loadPretrainedInto() a ResNet-18 state_dict: stem and both branches, fc of another class count skipped", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const net = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 5 });
+  const x = parityInput();
+  const fcBefore = net.params.get("branch_1.fc.weight")!.dataSync().slice();
+  const alphaBefore = net.params.get("alpha_2.weight")!.dataSync().slice();
+  const notices: string[] = [];
+  const r = await loadPretrainedInto(net, RESNET, { onNotice: (m) => notices.push(m) });
+  assert.equal(r.kind, "resnet");
+  assert.deepEqual(r.skipped, ["fc.weight", "fc.bias"]);
+  assert.ok(
+    notices.some((m) =>
+      /'fc\.weight' has shape \[10,32\].*\(10 classes in the file, 7 in the model\): skipped/.test(m)
+    ),
+  );
+  assert.deepEqual(net.params.get("branch_1.fc.weight")!.dataSync(), fcBefore);
+  assert.deepEqual(net.params.get("alpha_2.weight")!.dataSync(), alphaBefore);
+  assert.ok(!r.loaded.some((k) => k.startsWith("alpha_") || k.includes(".fc.")));
+  // the deep copy: branch 2 starts equal to branch 1
+  for (const k of r.loaded.filter((k) => k.startsWith("branch_1."))) {
+    assert.deepEqual(net.params.get(k.replace("branch_1.", "branch_2."))!.dataSync(), net.params.get(k)!.dataSync(), k);
+  }
+  const out = tf.tidy(() =>
+    net.apply(x, { training: false }) as unknown as tf.NamedTensorMap
+  ) as unknown as AdaDfOutputs;
+  assert.ok(maxRelError(out.auxFeatures.dataSync(), parity.resnet.features) < 1e-4);
+  assert.ok(maxRelError(out.tarFeatures.dataSync(), parity.resnet.features) < 1e-4);
+  tf.dispose([...Object.values(out), x]);
+  net.dispose();
+});
+
+Deno.test("loadPretrainedInto() a module.-prefixed float16 legacy file gives the float32 file's weights rounded to half", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const a = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 1 });
+  const ra = await loadPretrainedInto(a, RESNET);
+  const va = await a.toArrays();
+  a.dispose();
+  const b = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 1 });
+  const rb = await loadPretrainedInto(b, join(FIX, "resnet18_module_legacy_f16.pth"));
+  const vb = await b.toArrays();
+  b.dispose();
+  assert.deepEqual(rb.loaded, ra.loaded);
+  for (const k of ra.loaded) {
+    const [p, q] = [va[k].data, vb[k].data];
+    for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - q[i]) <= 1e-3 * Math.max(1, Math.abs(p[i])), k);
+  }
+});
+
+Deno.test("loadPretrainedInto() ResNet-50 weights into a ResNet-50 model load; into a ResNet-18 model they are one clear error", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const r50 = new AdaDfNet({ backbone: "resnet50", width: 2, numClasses: 7 });
+  const r = await loadPretrainedInto(r50, join(FIX, "resnet50_w2.pth"));
+  assert.equal(r.kind, "resnet");
+  assert.deepEqual(r.skipped, ["fc.weight", "fc.bias"]);
+  r50.dispose();
+  const r18 = new AdaDfNet({ width: 2, numClasses: 7 });
+  await assert.rejects(
+    () => loadPretrainedInto(r18, join(FIX, "resnet50_w2.pth")),
+    (e) =>
+      assertOneLine(
+        e,
+        /^weights: key 'layer1\.0\.conv1\.weight' has shape \[2,2,1,1\] in the file, the model expects \[2,2,3,3\] \(ResNet-50 weights for a ResNet-18 model\?\)$/,
+      ),
+  );
+  r18.dispose();
+});
+
+Deno.test("loadPretrainedInto() a checkpoint of another width names the first key with both shapes and changes nothing", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const net = new AdaDfNet({ width: 8, numClasses: 7 });
+  const before = net.params.get("feature.conv1.weight")!.dataSync().slice();
+  await assert.rejects(
+    () => loadPretrainedInto(net, CKPT),
+    (e) =>
+      assertOneLine(
+        e,
+        /^weights: key 'feature\.0\.weight' has shape \[4,3,7,7\] in the file, the model expects \[8,3,7,7\]$/,
+      ),
+  );
+  assert.deepEqual(net.params.get("feature.conv1.weight")!.dataSync(), before);
+  net.dispose();
+});
+
+Deno.test("loadPretrainedInto() names a missing key, a mis-shaped key and an unexpected key", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const src = new AdaDfNet({ width: 4, numClasses: 7 });
+  const sd = await officialStateDict(src);
+  src.dispose();
+  const dir = await Deno.makeTempDir();
+  const write = async (name: string, dict: typeof sd) => {
+    const p = join(dir, name);
+    await Deno.writeFile(p, encodeTypedSafetensors(dict));
+    return p;
+  };
+  try {
+    const net = new AdaDfNet({ width: 4, numClasses: 7 });
+    // a key and its alias both gone
+    const noKey = { ...sd };
+    delete noKey["branch_2.1.0.bn1.running_var"];
+    delete noKey["branch_2_feature.1.0.bn1.running_var"];
+    await assert.rejects(
+      async () => loadPretrainedInto(net, await write("missing.safetensors", noKey)),
+      (e) =>
+        assertOneLine(
+          e,
+          /^weights: key 'branch_2\.1\.0\.bn1\.running_var' is missing from the file \(the model expects \[16\]\)$/,
+        ),
+    );
+    // an alias alone is enough
+    const aliasOnly = { ...sd };
+    delete aliasOnly["branch_1.4.weight"];
+    assert.equal((await loadPretrainedInto(net, await write("alias.safetensors", aliasOnly))).kind, "adadf");
+    const badShape = {
+      ...sd,
+      "alpha_1.0.weight": { dtype: "F32" as const, shape: [2, 16], data: new Float32Array(32) },
+    };
+    await assert.rejects(
+      async () => loadPretrainedInto(net, await write("shape.safetensors", badShape)),
+      (e) =>
+        assertOneLine(
+          e,
+          /^weights: key 'alpha_1\.0\.weight' has shape \[2,16\] in the file, the model expects \[1,32\]$/,
+        ),
+    );
+    const extra = { ...sd, "alpha_3.0.weight": { dtype: "F32" as const, shape: [1], data: new Float32Array(1) } };
+    await assert.rejects(
+      async () => loadPretrainedInto(net, await write("extra.safetensors", extra)),
+      (e) =>
+        assertOneLine(e, /^weights: key 'alpha_3\.0\.weight' \(shape \[1\]\) in the file has no place in the model$/),
+    );
+    const junk = { "encoder.weight": { dtype: "F32" as const, shape: [1], data: new Float32Array(1) } };
+    await assert.rejects(
+      async () => loadPretrainedInto(net, await write("junk.safetensors", junk)),
+      (e) => assertOneLine(e, /is not a ResNet or Ada-DF state_dict \(its keys start 'encoder\.weight'\)$/),
+    );
+    net.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("inferModelConfig() reads backbone, width and classes from each kind of file", async () => {
+  tf.disposeVariables(); // variables are named: a failed test must not block the next
+  const ck = await readWeightsFile(CKPT);
+  assert.deepEqual(inferModelConfig(findStateDict(ck)), { backbone: "resnet18", width: 4, numClasses: 7 });
+  const rn = await readWeightsFile(RESNET);
+  assert.deepEqual(inferModelConfig(findStateDict(rn)), { backbone: "resnet18", width: 4, numClasses: 10 });
+  const r50 = await readWeightsFile(join(FIX, "resnet50_w2.pth"));
+  assert.deepEqual(inferModelConfig(findStateDict(r50)), { backbone: "resnet50", width: 2, numClasses: 1000 });
+});

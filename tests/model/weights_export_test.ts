@@ -1,0 +1,113 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { AdaDfNet } from "../../lib/model/adadf_net.ts";
+import { readTorchFile, readWeightsFile, type TorchTensor } from "../../lib/model/torch_file.ts";
+import { loadPretrainedInto } from "../../lib/model/weights_import.ts";
+import { exportOfficialSafetensors, officialStateDict, sidecarPath } from "../../lib/model/weights_export.ts";
+
+await initBackend("cpu");
+
+// Fixtures: tools/golden/make_weights_fixtures.py (PyTorch 1.13)
+const FIX = new URL("../fixtures/weights/", import.meta.url).pathname;
+const CKPT = join(FIX, "adadf_checkpoint.pth.tar");
+const officialKeys = JSON.parse(readFileSync(join(FIX, "official_keys.json"), "utf8")) as {
+  key: string;
+  shape: number[];
+  dtype: string;
+}[];
+
+Deno.test("officialStateDict() has the official model's state_dict keys, order, shapes and dtypes (what strict=True checks)", async () => {
+  tf.disposeVariables();
+  const net = new AdaDfNet({ width: 4, numClasses: 7 });
+  const sd = await officialStateDict(net);
+  net.dispose();
+  assert.deepEqual(
+    Object.entries(sd).map(([key, t]) => ({ key, shape: t.shape, dtype: t.dtype === "I64" ? "int64" : "float32" })),
+    officialKeys,
+  );
+});
+
+Deno.test("exportOfficialSafetensors() writes the checkpoint's own values back under the same keys, with a sidecar", async () => {
+  tf.disposeVariables();
+  const dir = await Deno.makeTempDir();
+  const net = new AdaDfNet({ width: 4, numClasses: 7 });
+  try {
+    const r = await loadPretrainedInto(net, CKPT);
+    const classes = ["surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral"];
+    const path = join(dir, "model.safetensors");
+    const before = tf.memory().numTensors;
+    const out = await exportOfficialSafetensors(net, path, {
+      classes,
+      classDistributions: r.classDistributions,
+      config: { imageSize: 32 },
+    });
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(out.keys, officialKeys.length);
+    assert.equal(out.sidecarPath, sidecarPath(path));
+    assert.equal(out.sidecarPath, join(dir, "model.json"));
+    const side = JSON.parse(readFileSync(out.sidecarPath, "utf8"));
+    assert.deepEqual(side.classes, classes);
+    assert.deepEqual(side.classDistributions, r.classDistributions);
+    assert.deepEqual(side.config, {
+      backbone: "resnet18",
+      width: 4,
+      numClasses: 7,
+      attentionOn: "logits",
+      imageSize: 32,
+    });
+
+    // every float tensor equals the PyTorch checkpoint's, aliases included
+    const file = await readWeightsFile(path);
+    assert.equal(file.format, "safetensors");
+    const exported = file.root as Record<string, TorchTensor>;
+    const sd = (readTorchFile(readFileSync(CKPT)) as { state_dict: Record<string, TorchTensor> }).state_dict;
+    assert.deepEqual(Object.keys(exported), Object.keys(sd));
+    for (const [k, t] of Object.entries(sd)) {
+      assert.deepEqual(exported[k].shape, t.shape, k);
+      if (k.endsWith("num_batches_tracked")) assert.equal(exported[k].dtype, "int64");
+      else assert.deepEqual(exported[k].data, t.data, k);
+    }
+
+    // and the export loads back (kind adadf), class distributions from the metadata
+    const back = await loadPretrainedInto(net, path);
+    assert.equal(back.kind, "adadf");
+    assert.deepEqual(back.classDistributions, r.classDistributions);
+  } finally {
+    net.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exportOfficialSafetensors() output loads into the official PyTorch model with strict=True (needs python3-torch)", async () => {
+  // The committed-fixture test above already checks keys, shapes, dtypes and values; this one runs
+  // PyTorch itself where it is installed, so it is an extra check, not a required one.
+  const python = "/usr/bin/python3";
+  const probe = existsSync(python)
+    ? await new Deno.Command(python, { args: ["-c", "import torch"], stdout: "null", stderr: "null" }).output()
+    : { success: false };
+  if (!probe.success) {
+    console.warn("SKIPPED: /usr/bin/python3 with torch is not installed (optional PyTorch strict-load check)");
+    return;
+  }
+  tf.disposeVariables();
+  const dir = await Deno.makeTempDir();
+  const net = new AdaDfNet({ width: 4, numClasses: 7 });
+  try {
+    await loadPretrainedInto(net, CKPT);
+    const path = join(dir, "model.safetensors");
+    await exportOfficialSafetensors(net, path, {});
+    const script = new URL("../../tools/golden/make_weights_fixtures.py", import.meta.url).pathname;
+    const r = await new Deno.Command(python, { args: [script, "--check-export", path] }).output();
+    const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+    assert.ok(r.success, text);
+    const report = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.equal(report.strict, true);
+    assert.ok(report.maxRelativeError < 1e-4, text);
+  } finally {
+    net.dispose();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

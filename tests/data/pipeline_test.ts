@@ -127,3 +127,20 @@ Deno.test("a process that used a BatchPipeline with a worker exits by itself aft
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.equal(new TextDecoder().decode(out.stdout).trim(), "2");
 });
+
+Deno.test("benchmarkPipeline() measures cold (JPEG decode + augment) and cached images/s and cleans up", async () => {
+  const { benchmarkPipeline } = await import("../../lib/data/pipeline_bench.ts");
+  const before = new Set([...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].map((e) => e.name));
+  const cold = await benchmarkPipeline({ imageSize: 16, batchSize: 8, images: 16, sourceSize: 20, cold: true });
+  assert.equal(cold.kind, "pipeline-cold");
+  assert.equal(cold.images, 32); // at least 4 batches
+  assert.ok(cold.imagesPerSecond > 0 && cold.decodeSeconds! > 0 && cold.decodeSeconds! <= cold.seconds);
+  const cached = await benchmarkPipeline({ imageSize: 16, batchSize: 8, images: 16, cold: false, workers: 1 });
+  assert.equal(cached.kind, "pipeline-cached");
+  assert.ok(cached.imagesPerSecond > 0);
+  const left = [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) =>
+    e.name.startsWith("adadf-pipeline-bench-") && !before.has(e.name)
+  );
+  assert.deepEqual(left, []);
+  await assert.rejects(() => benchmarkPipeline({ imageSize: 16, batchSize: 99, images: 16, cold: false }), /batchSize/);
+});

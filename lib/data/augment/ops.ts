@@ -267,8 +267,6 @@ export function affine(
   const bicubic = (options.interpolation ?? "bilinear") === "bicubic";
   const out = new Uint8Array(img.length);
   const row = size * 3;
-  const cols = [0, 0, 0, 0];
-  const rows = [0, 0, 0, 0];
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const o = (y * size + x) * 3;
@@ -299,17 +297,21 @@ export function affine(
           out[o + c] = Math.trunc(v1 + (v2 - v1) * dy);
         }
       } else {
-        for (let k = 0; k < 4; k++) {
-          cols[k] = clampIndex(xf - 1 + k, size) * 3;
-          rows[k] = clampIndex(yf - 1 + k, size) * row;
-        }
+        const c0 = clampIndex(xf - 1, size) * 3;
+        const c1 = clampIndex(xf, size) * 3;
+        const c2 = clampIndex(xf + 1, size) * 3;
+        const c3 = clampIndex(xf + 2, size) * 3;
+        const r0 = clampIndex(yf - 1, size) * row;
+        const r1 = clampIndex(yf, size) * row;
+        const r2 = clampIndex(yf + 1, size) * row;
+        const r3 = clampIndex(yf + 2, size) * row;
         for (let c = 0; c < 3; c++) {
-          const v = [0, 0, 0, 0].map((_, k) => {
-            const r = rows[k] + c;
-            return cubic(img[r + cols[0]], img[r + cols[1]], img[r + cols[2]], img[r + cols[3]], dx);
-          });
-          const s = cubic(v[0], v[1], v[2], v[3], dy);
-          out[o + c] = s <= 0 ? 0 : s >= 255 ? 255 : Math.trunc(s);
+          const v0 = cubic(img[r0 + c0 + c], img[r0 + c1 + c], img[r0 + c2 + c], img[r0 + c3 + c], dx);
+          const v1 = cubic(img[r1 + c0 + c], img[r1 + c1 + c], img[r1 + c2 + c], img[r1 + c3 + c], dx);
+          const v2 = cubic(img[r2 + c0 + c], img[r2 + c1 + c], img[r2 + c2 + c], img[r2 + c3 + c], dx);
+          const v3 = cubic(img[r3 + c0 + c], img[r3 + c1 + c], img[r3 + c2 + c], img[r3 + c3 + c], dx);
+          const v = cubic(v0, v1, v2, v3, dy);
+          out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
         }
       }
     }

@@ -54,7 +54,7 @@ export function fusionExampleFigure(sample: TrackedSample, options: FusionExampl
         }`,
       subtitle: `fused = w · class distribution + (1 − w) · label distribution (eq. 12)${
         sample.trueDistribution ? "; true distribution of the data set" : ""
-      }`,
+      }; outlined bar: its label`,
     },
     data: { values },
     facet: {

@@ -53,23 +53,45 @@ export function trajectoryFigure(
     }`
     : "";
   const x = { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1, format: "d" } };
+  const color = {
+    field: "class",
+    type: "nominal",
+    scale: classColorScale(classes),
+    sort: [...classes],
+    title: "class",
+  };
+  // the true distribution (where known) as dashed levels, for the classes that carry >= 5 %
+  const truthLevels = truth ? truth.flatMap((p, j) => (p >= 0.05 ? [{ class: classes[j], p }] : [])) : [];
   const distChart = (kind: string) => ({
     width: 260,
     height: 200,
     title: { text: kind, anchor: "middle", fontSize: 12 },
-    transform: [{ filter: `datum.kind === ${JSON.stringify(kind)}` }],
-    mark: { type: "line", point: { size: 22 }, strokeWidth: 2 },
-    encoding: {
-      x,
-      y: { field: "p", type: "quantitative", scale: { domain: [0, 1] }, title: "probability" },
-      color: { field: "class", type: "nominal", scale: classColorScale(classes), sort: [...classes], title: "class" },
-    },
+    layer: [
+      ...(truthLevels.length
+        ? [{
+          data: { values: truthLevels },
+          mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5, opacity: 0.9 },
+          encoding: { y: { field: "p", type: "quantitative" }, color },
+        }]
+        : []),
+      {
+        transform: [{ filter: `datum.kind === ${JSON.stringify(kind)}` }],
+        mark: { type: "line", point: { size: 22 }, strokeWidth: 2 },
+        encoding: {
+          x,
+          y: { field: "p", type: "quantitative", scale: { domain: [0, 1] }, title: "probability" },
+          color,
+        },
+      },
+    ],
   });
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: options.title ?? `Fig. 6 · Training face #${sampleIndex} (label: ${classes[label] ?? label}) across epochs`,
-      subtitle: `label distribution of the auxiliary branch and fused target of the target branch${truthText}`,
+      subtitle: `label distribution of the auxiliary branch and fused target of the target branch${truthText}${
+        truth ? " (dashed)" : ""
+      }`,
     },
     data: { values: points },
     hconcat: [
@@ -80,7 +102,7 @@ export function trajectoryFigure(
         height: 200,
         title: { text: "attention weight w", anchor: "middle", fontSize: 12 },
         data: { values: weights },
-        mark: { type: "line", point: { size: 22 }, color: "#444444", strokeWidth: 2 },
+        mark: { type: "line", point: { size: 22, color: "#444444" }, color: "#444444", strokeWidth: 2 },
         encoding: { x, y: { field: "w", type: "quantitative", scale: { domain: [0, 1] }, title: "w (eq. 11)" } },
       },
     ],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { flipLabels } from "../../lib/data/label_noise.ts";
+import { applyNoiseFile, flipLabels, parseNoiseFile } from "../../lib/data/label_noise.ts";
+import { DatasetError } from "../../lib/data/readers/types.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
 /** 7 classes with uneven counts: 0 x 50, 1 x 13, 2 x 7, 3 x 120, 4 x 31, 5 x 3, 6 x 76. */
@@ -67,4 +68,39 @@ Deno.test("flipLabels() rejects a rate outside [0, 1) and labels outside the cla
   }
   assert.throws(() => flipLabels(labels, 0.1, 2, new Prng(0)), RangeError);
   assert.throws(() => flipLabels(labels, 0.1, 1, new Prng(0)), RangeError);
+});
+
+Deno.test("parseNoiseFile() reads EAC's noise01.txt lines (RAF-DB ids 1..7) with file:line", () => {
+  const entries = parseNoiseFile("train_00001.jpg 5\ntrain_00002.jpg 5\ntrain_00003.jpg 4\n", "EmoLabel/noise01.txt");
+  assert.deepEqual(entries, [
+    { name: "train_00001.jpg", label: 4, at: "EmoLabel/noise01.txt:1" },
+    { name: "train_00002.jpg", label: 4, at: "EmoLabel/noise01.txt:2" },
+    { name: "train_00003.jpg", label: 3, at: "EmoLabel/noise01.txt:3" },
+  ]);
+  assert.throws(
+    () => parseNoiseFile("train_00001.jpg 5\ntrain_00002.jpg 9\n", "noise01.txt"),
+    (e: Error) => e instanceof DatasetError && /noise01\.txt:2: unknown label id '9'/.test(e.message),
+  );
+});
+
+Deno.test("applyNoiseFile() relabels the listed training images and records which changed", () => {
+  const train = {
+    ids: ["train_00001.jpg", "train_00002.jpg", "train_00003.jpg", "train_00004.jpg"],
+    labels: Int32Array.from([4, 4, 3, 6]),
+  };
+  const entries = parseNoiseFile("train_00001.jpg 5\ntrain_00002.jpg 1\ntrain_00004.jpg 4\n", "noise01.txt");
+  const { labels, flipped } = applyNoiseFile(train, entries);
+  assert.deepEqual([...labels], [4, 0, 3, 3]);
+  assert.deepEqual([...flipped], [1, 3]);
+  assert.deepEqual([...train.labels], [4, 4, 3, 6], "input not mutated");
+});
+
+Deno.test("applyNoiseFile() is an error for a name outside the training split, unless it was skipped", () => {
+  const train = { ids: ["train_00001.jpg"], labels: Int32Array.from([0]) };
+  const test = parseNoiseFile("train_00001.jpg 2\ntest_0001.jpg 3\n", "noise01.txt");
+  assert.throws(() => applyNoiseFile(train, test), /noise01\.txt:2: test_0001\.jpg is not in the training split/);
+  const gone = parseNoiseFile("train_00001.jpg 2\ntrain_00002.jpg 3\n", "noise01.txt");
+  assert.throws(() => applyNoiseFile(train, gone), /noise01\.txt:2: train_00002\.jpg is not in the training split/);
+  const r = applyNoiseFile(train, gone, { skipped: ["train_00002.jpg"] });
+  assert.deepEqual([...r.labels], [1]);
 });

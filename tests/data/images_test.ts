@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import sharp from "sharp";
+import { clampCrop, decodeFace, ImageDecodeError } from "../../lib/data/images.ts";
+import { put, solidImage } from "./readers/_make.ts";
+
+Deno.test("decodeFace() decodes RGB JPEG, grey JPEG, grey PNG and RGBA PNG to [S, S, 3]", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files: [string, Uint8Array, number[]][] = [
+      ["rgb.jpg", await solidImage([200, 40, 90]), [200, 40, 90]],
+      ["grey.jpg", await solidImage([90, 90, 90], { grey: true }), [90, 90, 90]],
+      ["grey.png", await solidImage([150, 150, 150], { grey: true, format: "png" }), [150, 150, 150]],
+      [
+        "rgba.png",
+        new Uint8Array(
+          await sharp({
+            create: { width: 10, height: 30, channels: 4, background: { r: 10, g: 200, b: 30, alpha: 0.5 } },
+          })
+            .png().toBuffer(),
+        ),
+        [10, 200, 30],
+      ],
+    ];
+    for (const [name, bytes, rgb] of files) {
+      await put(join(dir, name), bytes);
+      const face = await decodeFace({ kind: "file", path: join(dir, name) }, 24);
+      assert.equal(face.length, 24 * 24 * 3, name);
+      for (const i of [0, 24 * 24 * 3 - 3, 300 * 3]) {
+        for (let ch = 0; ch < 3; ch++) {
+          assert.ok(Math.abs(face[i + ch] - rgb[ch]) <= 3, `${name} px ${i} ch ${ch}: ${face[i + ch]}`);
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeFace() crops the face box before resizing, and resizes to a square ignoring aspect", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 60 x 20 black image with a 20 x 10 green box at (30, 5)
+    const box = await sharp({ create: { width: 20, height: 10, channels: 3, background: { r: 0, g: 255, b: 0 } } })
+      .png().toBuffer();
+    const img = await sharp({ create: { width: 60, height: 20, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite([{ input: box, left: 30, top: 5 }]).png().toBuffer();
+    await put(join(dir, "a.png"), new Uint8Array(img));
+    const face = await decodeFace({ kind: "file", path: join(dir, "a.png"), crop: { x: 30, y: 5, w: 20, h: 10 } }, 16);
+    for (let i = 0; i < face.length; i += 3) assert.deepEqual([face[i], face[i + 1], face[i + 2]], [0, 255, 0]);
+    // without the crop: the whole 60x20 squeezed into 16x16, left third black
+    const whole = await decodeFace({ kind: "file", path: join(dir, "a.png") }, 16);
+    assert.deepEqual([...whole.subarray(0, 3)], [0, 0, 0]);
+    assert.equal(whole[(8 * 16 + 10) * 3 + 1], 255);
+    await assert.rejects(
+      decodeFace({ kind: "file", path: join(dir, "a.png"), crop: { x: 100, y: 100, w: 5, h: 5 } }, 16),
+      (e: Error) => e instanceof ImageDecodeError && /lies outside the 60x20 image/.test(e.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeFace() throws ImageDecodeError for missing, empty, truncated and corrupt files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const jpeg = await solidImage([1, 2, 3], { width: 64, height: 64 });
+    await put(join(dir, "trunc.jpg"), jpeg.subarray(0, jpeg.length - 10));
+    await put(join(dir, "half.jpg"), jpeg.subarray(0, jpeg.length >> 1));
+    await put(join(dir, "junk.jpg"), new TextEncoder().encode("this is not an image"));
+    await put(join(dir, "empty.jpg"), new Uint8Array(0));
+    const png = await solidImage([1, 2, 3], { width: 64, height: 64, format: "png" });
+    await put(join(dir, "trunc.png"), png.subarray(0, png.length - 30));
+    const cases: [string, RegExp][] = [
+      ["missing.jpg", /missing\.jpg: listed but missing/],
+      ["empty.jpg", /empty\.jpg: empty file/],
+      ["trunc.jpg", /trunc\.jpg: corrupt, truncated or not an image \(.*premature end/i],
+      ["half.jpg", /half\.jpg: corrupt, truncated/],
+      ["junk.jpg", /junk\.jpg: corrupt, truncated or not an image/],
+      ["trunc.png", /trunc\.png: corrupt, truncated/],
+    ];
+    for (const [name, re] of cases) {
+      await assert.rejects(
+        decodeFace({ kind: "file", path: join(dir, name) }, 16),
+        (e: Error) => e instanceof ImageDecodeError && e.path === join(dir, name) && re.test(e.message),
+        name,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("decodeFace() turns 48x48 grey pixels into RGB and checks their length", async () => {
+  const px = new Uint8Array(48 * 48).fill(77);
+  const face = await decodeFace({ kind: "pixels", pixels: px, width: 48, height: 48, channels: 1 }, 48);
+  assert.ok(face.every((v) => v === 77));
+  await assert.rejects(
+    decodeFace({ kind: "pixels", pixels: px.subarray(1), width: 48, height: 48, channels: 1 }, 48),
+    ImageDecodeError,
+  );
+});
+
+Deno.test("clampCrop() clamps a face box to the image and refuses one outside it", () => {
+  assert.deepEqual(clampCrop({ x: -5, y: 2, w: 20, h: 50 }, 10, 30), { left: 0, top: 2, width: 10, height: 28 });
+  assert.equal(clampCrop({ x: 10, y: 0, w: 5, h: 5 }, 10, 10), null);
+});

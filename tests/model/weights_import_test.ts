@@ -8,6 +8,7 @@ import { readWeightsFile, WeightsError } from "../../lib/model/torch_file.ts";
 import { findStateDict, inferModelConfig, loadPretrainedInto } from "../../lib/model/weights_import.ts";
 import { encodeTypedSafetensors, officialStateDict } from "../../lib/model/weights_export.ts";
 import { decodeNpy } from "../../lib/util/files.ts";
+import { encodeSafetensors } from "../../lib/model/safetensors.ts";
 
 await initBackend("cpu");
 
@@ -220,4 +221,36 @@ Deno.test("inferModelConfig() reads backbone, width and classes from each kind o
   assert.deepEqual(inferModelConfig(findStateDict(rn)), { backbone: "resnet18", width: 4, numClasses: 10 });
   const r50 = await readWeightsFile(join(FIX, "resnet50_w2.pth"));
   assert.deepEqual(inferModelConfig(findStateDict(r50)), { backbone: "resnet50", width: 2, numClasses: 1000 });
+});
+
+Deno.test("loadPretrainedInto() a DataParallel ('module.') official state_dict and the toolkit's own run-folder weights", async () => {
+  tf.disposeVariables();
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 11 });
+    const sd = await officialStateDict(src);
+    const native = await src.toArrays();
+    src.dispose();
+    const prefixed = Object.fromEntries(Object.entries(sd).map(([k, v]) => [`module.${k}`, v]));
+    const p1 = join(dir, "dp.safetensors");
+    await Deno.writeFile(p1, encodeTypedSafetensors(prefixed));
+    const p2 = join(dir, "weights_last.safetensors");
+    await Deno.writeFile(
+      p2,
+      encodeSafetensors(native, { format: "ada-df-ts", config: JSON.stringify({ backbone: "resnet18", width: 4 }) }),
+    );
+    const net = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 12 });
+    try {
+      assert.equal((await loadPretrainedInto(net, p1)).kind, "adadf");
+      const a = await net.toArrays();
+      for (const k of Object.keys(native)) assert.deepEqual(a[k].data, native[k].data, k);
+      const r = await loadPretrainedInto(net, p2);
+      assert.equal(r.kind, "native");
+      assert.equal(r.loaded.length, net.params.size);
+    } finally {
+      net.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

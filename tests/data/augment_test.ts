@@ -95,3 +95,25 @@ Deno.test("makeBatch() reads an image store the same as the flat array, and Rand
   assert.throws(() => imageAt(images, 4, s), /outside the 4 images/);
   assert.throws(() => imageAt(store, 0, 12), /holds 10px images, expected 12px/);
 });
+
+Deno.test("prepareImage() passes randAugmentOptions through (SFEW's rand-m3-n5-mstd0.5)", () => {
+  const s = 6;
+  const img = new Uint8Array(s * s * 3).map((_, i) => (i * 53) % 256);
+  const sfew = { n: 5, m: 3, mstd: 0.5 };
+  const out = new Float32Array(s * s * 3);
+  prepareImage(img, out, {
+    size: s,
+    augment: { randAugment: true, flip: false, erasing: false, randAugmentOptions: sfew },
+    prng: new Prng(8),
+  });
+  const prng = new Prng(8);
+  const ra = randAugment(img, s, { prng, ...sfew });
+  const want = Float32Array.from(
+    ra,
+    (v, i) => v * (1 / (255 * IMAGENET_STD[i % 3])) - IMAGENET_MEAN[i % 3] / IMAGENET_STD[i % 3],
+  );
+  assert.deepEqual(out, want);
+  const dflt = new Float32Array(s * s * 3);
+  prepareImage(img, dflt, { size: s, augment: { randAugment: true, flip: false, erasing: false }, prng: new Prng(8) });
+  assert.notDeepEqual(dflt, out);
+});

@@ -24,7 +24,7 @@ It writes into tests/fixtures/weights/:
     branch_k_classifier.* sharing storage with branch_k.*; saved with the 'cuda:0' location
     tag that a checkpoint saved from a GPU carries.
   - official_keys.json: the official model's state_dict keys, shapes and dtypes, in order.
-  - parity_input.npy [4, 3, 32, 32] (normalised, PyTorch layout) and parity.json: eval-mode
+  - parity_input.npy [4, 3, 36, 36] (normalised, PyTorch layout) and parity.json: eval-mode
     outputs of the official model with the checkpoint's weights (auxiliary logits, target
     logits, both attention weights and their mean), and of the ResNet-18 file's branches
     (pooled features, fc logits).
@@ -64,6 +64,7 @@ SEED = 20261128
 WIDTH = 4
 NUM_CLASSES = 7
 IMAGE = 32
+PARITY_IMAGE = 36  # odd sizes after the stem (9, 5, 3): a wrong (asymmetric) padding shows
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
 
@@ -537,7 +538,7 @@ def main():
                    for k, v in state_dict.items()], f, indent=0)
 
     # parity: eval-mode outputs on one input
-    x = torch.randn(4, 3, IMAGE, IMAGE, generator=gen) * 1.5
+    x = torch.randn(4, 3, PARITY_IMAGE, PARITY_IMAGE, generator=gen) * 1.5
     np.save(os.path.join(OUT, "parity_input.npy"), x.numpy())
     with torch.no_grad():
         o1, o2, att, w1, w2 = model(x, with_heads=True)

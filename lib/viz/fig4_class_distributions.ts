@@ -84,7 +84,7 @@ export function classDistributionsFigure(
                 field: "value",
                 type: "quantitative",
                 scale: { scheme: "blues", domain: [0, 1] },
-                legend: { title: "probability", gradientLength: cell * c * 0.6 },
+                legend: { title: "probability", orient: "left", gradientLength: cell * c * 0.6 },
               },
             },
           },
@@ -113,7 +113,7 @@ export function classDistributionsFigure(
         ],
       },
       {
-        width: 150,
+        width: 175,
         height: cell * c,
         data: { values: rows },
         view: { stroke: null },

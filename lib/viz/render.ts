@@ -18,6 +18,12 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import sharp from "sharp";
 import { baseConfig, VEGA_LITE_SCHEMA } from "./palette.ts";
+import { vegaTextWidth } from "./_text_width.ts";
+
+// Headless vega lays text out with a rough estimate (0.8 em a character); the figures use
+// DejaVu Sans, whose widths we know, so titles and labels get tight, unclipped margins.
+// deno-lint-ignore no-explicit-any
+(vega as any).textMetrics.width = vegaTextWidth;
 
 /** A vega-lite v5 spec as plain JSON (what the builders return and `.vl.json` holds). */
 export type VegaLiteSpec = Record<string, unknown>;

@@ -65,3 +65,13 @@ Deno.test("displayFigure() outside a Jupyter kernel displays nothing and returns
   const b = await displayFigure(bars);
   assert.ok(b["image/png"].length > 100);
 });
+
+Deno.test("dejaVuTextWidth() gives narrow letters less room than wide ones and bold more than book", async () => {
+  const { dejaVuTextWidth, vegaTextWidth } = await import("../../lib/viz/_text_width.ts");
+  assert.ok(dejaVuTextWidth("iii", 12) < dejaVuTextWidth("mmm", 12));
+  assert.ok(dejaVuTextWidth("abc", 12, true) > dejaVuTextWidth("abc", 12));
+  // librsvg draws "surprise" in 100 px DejaVu Sans 393 px wide (ink); vega's own estimate is 640
+  assert.ok(Math.abs(dejaVuTextWidth("surprise", 100) - 400) < 15);
+  assert.equal(vegaTextWidth({ fontSize: 0, text: "x" }), 0);
+  assert.ok(vegaTextWidth({ fontSize: 10, fontWeight: "bold" }, ["a", "b"]) > 0);
+});

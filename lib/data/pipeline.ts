@@ -76,6 +76,10 @@ export class BatchPipeline {
     if (!Number.isInteger(options.imageSize) || options.imageSize < 1) {
       throw new RangeError(`imageSize must be a positive integer, got ${options.imageSize}`);
     }
+    const t = options.tenCrop;
+    if (t !== undefined && (!Number.isInteger(t) || t < 1 || t > options.imageSize)) {
+      throw new RangeError(`tenCrop must be an integer in [1, imageSize = ${options.imageSize}], got ${t}`);
+    }
     this.#split = split;
     this.#options = { ...options, workers, prefetch };
     if (workers === 1) this.#startWorker();

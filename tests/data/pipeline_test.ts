@@ -109,6 +109,18 @@ Deno.test("BatchPipeline reports bad indices, refuses use after close(), and clo
     () => new BatchPipeline({ images, labels }, { imageSize: S, workers: 2 as 1 }),
     /workers must be 0 or 1/,
   );
+  assert.throws(() => new BatchPipeline({ images, labels }, { imageSize: S, tenCrop: S + 1 }), /tenCrop must be/);
+});
+
+Deno.test("BatchPipeline passes an error thrown in the worker on to the epoch's consumer", async () => {
+  const bad = { ...augment, randAugmentOptions: { ops: ["Nope"] } };
+  const pipe = new BatchPipeline({ images, labels }, { imageSize: S, augment: bad, prng: new Prng(1), workers: 1 });
+  try {
+    const batch = [Int32Array.from([0, 1])];
+    await assert.rejects(() => collect(pipe, batch), /batch pipeline worker: unknown RandAugment op "Nope"/);
+  } finally {
+    pipe.close();
+  }
 });
 
 Deno.test("a process that used a BatchPipeline with a worker exits by itself after close()", async () => {

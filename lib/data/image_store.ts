@@ -15,8 +15,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import process from "node:process";
 import { decodeFace, ImageDecodeError } from "./images.ts";
 import type { ImageSource } from "./readers/types.ts";
 
@@ -203,7 +204,8 @@ export async function buildImageStore(
   if (cached) return cached;
   await rm(dir, { recursive: true, force: true }); // damaged or stale
   await mkdir(options.cacheDir, { recursive: true });
-  const tmp = `${dir}.tmp-${randomUUID().slice(0, 8)}`;
+  await removeAbandoned(dir);
+  const tmp = `${dir}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
   await mkdir(tmp);
   try {
     const file = join(tmp, "images.u8");
@@ -244,6 +246,33 @@ export async function buildImageStore(
     return { ...r, store, reused: false, path: dir };
   } finally {
     await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** True when a process with this id runs (signal 0 tests without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/** Removes the temporary folders of `dir` left by runs that were killed while writing it. */
+async function removeAbandoned(dir: string): Promise<void> {
+  const prefix = `${basename(dir)}.tmp-`;
+  let names: string[] = [];
+  try {
+    names = await readdir(dirname(dir));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid))) continue; // still being written
+    await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
 

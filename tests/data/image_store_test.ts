@@ -55,6 +55,8 @@ Deno.test("buildImageStore() disk: writes once, reuses the cache without decodin
   try {
     const { calls, decode } = countingDecoder();
     const opts = { size: S, kind: "disk" as const, cacheDir: dir, key: "k1", label: "t", decode };
+    // a temporary folder left by a killed run is removed (pid 4194305 is above Linux's largest pid, 2^22)
+    await Deno.mkdir(join(dir, "t-k1.tmp-4194305-abcd1234"));
     const first = await buildImageStore(fakeSources(70, [3]), opts);
     assert.equal(first.reused, false);
     assert.equal(calls.n, 70);

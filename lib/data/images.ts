@@ -71,6 +71,13 @@ export async function decodeFace(source: ImageSource, size: number): Promise<Uin
     if (pixels.length !== width * height * channels) {
       throw new ImageDecodeError(name, `${pixels.length} bytes, expected ${width} x ${height} x ${channels}`);
     }
+    if (width === size && height === size) {
+      // already the size (FER2013 at 48): no resampling, grey repeated into RGB
+      if (channels === 3) return new Uint8Array(pixels);
+      const out = new Uint8Array(size * size * 3);
+      for (let i = 0; i < size * size; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = pixels[i];
+      return out;
+    }
     img = sharp(pixels, { raw: { width, height, channels } });
   } else {
     name = source.path;

@@ -95,6 +95,15 @@ Deno.test("decodeFace() turns 48x48 grey pixels into RGB and checks their length
   const px = new Uint8Array(48 * 48).fill(77);
   const face = await decodeFace({ kind: "pixels", pixels: px, width: 48, height: 48, channels: 1 }, 48);
   assert.ok(face.every((v) => v === 77));
+  // the same size takes a shortcut; it must agree with sharp's path (a resize to another size and back is not exact)
+  const ramp = Uint8Array.from({ length: 48 * 48 }, (_, i) => i % 256);
+  const same = await decodeFace({ kind: "pixels", pixels: ramp, width: 48, height: 48, channels: 1 }, 48);
+  for (let i = 0; i < 48 * 48; i++) {
+    assert.deepEqual([same[3 * i], same[3 * i + 1], same[3 * i + 2]], [ramp[i], ramp[i], ramp[i]]);
+  }
+  const up = await decodeFace({ kind: "pixels", pixels: ramp, width: 48, height: 48, channels: 1 }, 96);
+  assert.equal(up.length, 96 * 96 * 3);
+  assert.ok(up[0] === up[1] && up[1] === up[2]);
   await assert.rejects(
     decodeFace({ kind: "pixels", pixels: px.subarray(1), width: 48, height: 48, channels: 1 }, 48),
     ImageDecodeError,

@@ -151,11 +151,14 @@ export function blend(degenerate: Uint8Array, img: Uint8Array, factor: number): 
     throw new RangeError(`blend() needs equal sizes, got ${degenerate.length} and ${img.length}`);
   }
   const alpha = f32(factor);
+  // alpha * (in2 - in1) in float32 for every difference in [-255, 255]
+  const scaled = new Float32Array(511);
+  for (let d = -255; d <= 255; d++) scaled[d + 255] = alpha * d;
   const out = new Uint8Array(img.length);
   const inside = alpha >= 0 && alpha <= 1;
   for (let i = 0; i < img.length; i++) {
     const a = degenerate[i];
-    const v = f32(a + f32(alpha * (img[i] - a)));
+    const v = f32(a + scaled[img[i] - a + 255]);
     out[i] = inside ? Math.trunc(v) : v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
   }
   return out;
@@ -175,7 +178,12 @@ export function color(img: Uint8Array, size: number, factor: number): Uint8Array
   checkImage(img, size);
   const grey = toGrey(img);
   const degenerate = new Uint8Array(img.length);
-  for (let p = 0; p < grey.length; p++) degenerate.fill(grey[p], 3 * p, 3 * p + 3);
+  for (let p = 0, i = 0; p < grey.length; p++, i += 3) {
+    const g = grey[p];
+    degenerate[i] = g;
+    degenerate[i + 1] = g;
+    degenerate[i + 2] = g;
+  }
   return blend(degenerate, img, factor);
 }
 
@@ -202,18 +210,19 @@ export function brightness(img: Uint8Array, size: number, factor: number): Uint8
 export function smooth(img: Uint8Array, size: number): Uint8Array {
   checkImage(img, size);
   const out = img.slice();
-  const k = f32(1 / 13);
-  const k5 = f32(5 / 13);
+  // v * k in float32 for every v (the kernel is float32 1/13 and 5/13 in PIL)
+  const k1 = new Float32Array(256).map((_, v) => v * f32(1 / 13));
+  const k5 = new Float32Array(256).map((_, v) => v * f32(5 / 13));
   const row = size * 3;
-  const kern1x3 = (o: number, mid: number) => f32(f32(f32(img[o - 3] * k) + f32(img[o] * mid)) + f32(img[o + 3] * k));
+  const kern1x3 = (o: number, mid: Float32Array) => f32(f32(k1[img[o - 3]] + mid[img[o]]) + k1[img[o + 3]]);
   for (let y = 1; y < size - 1; y++) {
     for (let x = 1; x < size - 1; x++) {
       for (let c = 0; c < 3; c++) {
         const o = y * row + x * 3 + c;
         let ss = 0;
-        ss = f32(ss + kern1x3(o + row, k));
+        ss = f32(ss + kern1x3(o + row, k1));
         ss = f32(ss + kern1x3(o, k5));
-        ss = f32(ss + kern1x3(o - row, k));
+        ss = f32(ss + kern1x3(o - row, k1));
         out[o] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(ss + 0.5);
       }
     }

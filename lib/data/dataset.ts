@@ -59,6 +59,8 @@ export interface LoadFerDatasetOptions {
   cache?: "memory" | "disk" | "auto";
   /** Disk cache folder (default `<repo>/data/cache/datasets`). */
   cacheDir?: string;
+  /** `cache: "auto"` keeps faces in memory below this many bytes for both splits (default 2 GiB). */
+  autoMemoryLimitBytes?: number;
   /** AffectNet: 7 classes (default, contempt dropped) or 8. */
   affectnetClasses?: 7 | 8;
   /** Decodes in flight at once (default 6). */
@@ -222,7 +224,9 @@ export async function loadFerDataset(opts: LoadFerDatasetOptions): Promise<Loade
     }
   }
 
-  const kind = mode === "auto" ? (total * size * size * 3 < AUTO_MEMORY_LIMIT_BYTES ? "memory" : "disk") : mode;
+  const kind = mode === "auto"
+    ? (total * size * size * 3 < (opts.autoMemoryLimitBytes ?? AUTO_MEMORY_LIMIT_BYTES) ? "memory" : "disk")
+    : mode;
   const cacheDir = opts.cacheDir ?? DEFAULT_DATASET_CACHE_DIR;
   let decodedBefore = 0;
   const skipped: SkippedImage[] = [];

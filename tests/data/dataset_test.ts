@@ -206,6 +206,20 @@ Deno.test("loadFerDataset() disk cache: the second load decodes nothing and give
   });
 });
 
+Deno.test("loadFerDataset() cache auto: memory below the limit, disk above it", async () => {
+  await withTemp(async (dir) => {
+    await makeRafDb(join(dir, "raf"), 1);
+    const opts = { dataset: "raf-db" as const, dataPath: join(dir, "raf"), imageSize: S, cacheDir: join(dir, "cache") };
+    const small = await loadFerDataset({ ...opts, cache: "auto" });
+    assert.equal(small.cache.kind, "memory");
+    const big = await loadFerDataset({ ...opts, cache: "auto", autoMemoryLimitBytes: 14 * S * S * 3 - 1 });
+    assert.equal(big.cache.kind, "disk");
+    assert.deepEqual(big.train.images.get(3), small.train.images.get(3));
+    big.train.images.close();
+    big.test.images.close();
+  });
+});
+
 Deno.test("loadFerDataset() skips listed-but-absent, corrupt and truncated images and lists them", async () => {
   await withTemp(async (dir) => {
     await makeRafDb(dir, 2);
@@ -296,6 +310,15 @@ Deno.test("loadFerDataset() errors before decoding: missing path, missing label 
     await makeClassFolders(join(folder, "train"), ["happy"], 1);
     await Deno.mkdir(join(folder, "test", "contempt"), { recursive: true });
     await assertDatasetError("folder", folder, /folder\(s\) 'contempt' name no class/);
+
+    const empty = join(dir, "empty");
+    await Deno.mkdir(join(empty, "Train", "Happy"), { recursive: true });
+    await Deno.mkdir(join(empty, "Val", "Sad"), { recursive: true });
+    await assertDatasetError(
+      "sfew",
+      empty,
+      /the train split is empty; expected images in the class folders of Train\/ and Val\//,
+    );
 
     const aff = join(dir, "aff");
     await makeAffectNetNpy(aff);

@@ -98,16 +98,19 @@ async function main(args: string[]): Promise<void> {
   }
   if (!statSync(outDir).isDirectory()) throw new UsageError(`--out ${outDir} is not a folder`);
 
-  const pickEpoch = <T extends { epoch: number }>(records: readonly T[], what: string): T => {
-    if (epochFlag === undefined) return records[records.length - 1];
-    const r = records.find((x) => x.epoch === epochFlag);
-    if (!r) {
-      throw new UsageError(
-        `--epoch ${epochFlag}: ${what} has epochs ${records[0].epoch}..${records[records.length - 1].epoch}`,
-      );
-    }
-    return r;
-  };
+  // --epoch picks the record of Fig. 4 and Fig. 5 (default: the last); a figure whose file
+  // lacks that epoch is skipped, and an epoch that no file has is a usage error
+  const atEpoch = <T extends { epoch: number }>(records: readonly T[] | undefined): T | undefined =>
+    records && (epochFlag === undefined ? records[records.length - 1] : records.find((x) => x.epoch === epochFlag));
+  const range = (records: readonly { epoch: number }[] | undefined, what: string) =>
+    records ? [`${what} for epochs ${records[0].epoch}..${records[records.length - 1].epoch}`] : [];
+  if (epochFlag !== undefined && !atEpoch(run.classDistributions) && !atEpoch(run.tracked)) {
+    const has = [...range(run.classDistributions, "class distributions"), ...range(run.tracked, "tracked samples")];
+    throw new UsageError(
+      `--epoch ${epochFlag}: the run has ${has.length ? has.join(" and ") : "no per-epoch records"}`,
+    );
+  }
+  const missingEpoch = (file: string) => `${file} has no epoch ${epochFlag}`;
   const modeName = (c: Record<string, unknown>) =>
     c.mode === "adadf" ? "Ada-DF" : c.mode === "baseline" ? "Baseline" : `mode ${String(c.mode)}`;
   const pct = (x: unknown) => (typeof x === "number" ? `test ${(100 * x).toFixed(1)} %` : undefined);
@@ -115,7 +118,7 @@ async function main(args: string[]): Promise<void> {
   // Fig. 5 and 6 show the same tracked sample
   let sampleIndex: number | undefined;
   if (run.tracked) {
-    const rec = pickEpoch(run.tracked, "tracked.jsonl");
+    const rec = atEpoch(run.tracked) ?? run.tracked[run.tracked.length - 1];
     if (sampleFlag !== undefined) {
       if (!rec.samples.some((s) => s.index === sampleFlag)) {
         throw new UsageError(
@@ -192,8 +195,10 @@ async function main(args: string[]): Promise<void> {
     },
     fig4_class_distributions: () => {
       if (!run.classDistributions) return Promise.resolve("needs class_distributions.jsonl");
+      const rec = atEpoch(run.classDistributions);
+      if (!rec) return Promise.resolve(missingEpoch("class_distributions.jsonl"));
       return Promise.resolve(
-        viz.classDistributionsFigure(pickEpoch(run.classDistributions, "class_distributions.jsonl"), {
+        viz.classDistributionsFigure(rec, {
           classes,
           threshold: typeof cfg.threshold === "number" ? cfg.threshold : undefined,
         }),
@@ -201,8 +206,10 @@ async function main(args: string[]): Promise<void> {
     },
     fig5_fusion_example: () => {
       if (!run.tracked || sampleIndex === undefined) return Promise.resolve("needs tracked.jsonl with samples");
-      const rec = pickEpoch(run.tracked, "tracked.jsonl");
-      const s = rec.samples.find((x) => x.index === sampleIndex)!;
+      const rec = atEpoch(run.tracked);
+      if (!rec) return Promise.resolve(missingEpoch("tracked.jsonl"));
+      const s = rec.samples.find((x) => x.index === sampleIndex);
+      if (!s) return Promise.resolve(`sample ${sampleIndex} is not tracked at epoch ${rec.epoch}`);
       return Promise.resolve(viz.fusionExampleFigure(s, { classes, epoch: rec.epoch }));
     },
     fig6_trajectory: () => {

@@ -60,7 +60,11 @@ export function classDistributionsFigure(
       text: options.title ?? `Fig. 4 · Class distributions ${epochText}`,
       subtitle: [
         "row c: mean label distribution of the training faces labelled c (auxiliary branch, eq. 4-6)",
-        `dashed outline: threshold row (eq. 7), the mined diagonal was below t${t === undefined ? "" : ` = ${t}`}`,
+        record.epoch === 0
+          ? `dashed outline: threshold row (eq. 7): t${
+            t === undefined ? "" : ` = ${t}`
+          } on the diagonal; every row starts so`
+          : `dashed outline: threshold row (eq. 7), the mined diagonal was below t${t === undefined ? "" : ` = ${t}`}`,
       ],
     },
     data: { name: "cells", values: cells },

@@ -113,7 +113,15 @@ Deno.test("deno task figures exits 2 with one error line on a missing or invalid
     writeFakeRun(tmp);
     const e = await figures("--run", tmp, "--epoch", "99");
     assert.equal(e.code, 2);
-    assert.match(e.stderr, /error: --epoch 99: tracked\.jsonl has epochs 1\.\.3/);
+    assert.match(
+      e.stderr,
+      /error: --epoch 99: the run has class distributions for epochs 0\.\.3 and tracked samples for epochs 1\.\.3/,
+    );
+    // epoch 0 has class distributions but no tracked samples: Fig. 5 is skipped with a note
+    const e0 = await figures("--run", tmp, "--epoch", "0", "--only", "fig4_class_distributions,fig5_fusion_example");
+    assert.equal(e0.code, 0, e0.stderr);
+    assert.match(e0.stdout, /wrote 3 files/);
+    assert.match(e0.stdout, /skipped fig5_fusion_example: tracked\.jsonl has no epoch 0/);
     const s = await figures("--run", tmp, "--sample", "4");
     assert.equal(s.code, 2);
     assert.match(s.stderr, /error: --sample 4 is not tracked; tracked training indices: 5, 9/);

@@ -153,7 +153,6 @@ function tensorReducer(pending: Pending[]) {
 function materialise(p: Pending, storage: Float32Array): void {
   const shape = p.tensor.shape;
   const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
   const base = p.ref.offset + p.offset;
   let maxIndex = base;
   for (let d = 0; d < shape.length; d++) if (shape[d] > 0) maxIndex += (shape[d] - 1) * p.stride[d];
@@ -162,6 +161,15 @@ function materialise(p: Pending, storage: Float32Array): void {
       `weights: a tensor of shape [${shape}] at offset ${base} runs past its storage '${p.ref.key}' of ${storage.length} elements`,
     );
   }
+  let contiguous = true;
+  for (let d = shape.length - 1, expect = 1; d >= 0; expect *= shape[d], d--) {
+    if (shape[d] !== 1 && p.stride[d] !== expect) contiguous = false;
+  }
+  if (contiguous) {
+    p.tensor.data = storage.slice(base, base + n); // the common case: one copy
+    return;
+  }
+  const out = new Float32Array(n);
   const idx = new Array(shape.length).fill(0);
   for (let i = 0; i < n; i++) {
     let src = base;

@@ -13,7 +13,7 @@
  * with the shape the file has and the shape the model expects (both in PyTorch's layout).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AdaDfNet, ModelConfig } from "./adadf_net.ts";
+import { AdaDfNet, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./adadf_net.ts";
 import { fromTorchLayout, officialNames, resnetName, torchShape } from "./_official_names.ts";
 import { isTorchTensor, readWeightsFile, type TorchTensor, WeightsError, type WeightsFile } from "./torch_file.ts";
 
@@ -152,20 +152,11 @@ function plan(net: AdaDfNet, sd: StateDict, notice: (m: string) => void) {
       const source = resnetName(name.replace(/^branch_2\./, "branch_1."));
       if (source === undefined) continue;
       const t = sd.tensors[source];
-      if (/^fc\./.test(source)) {
-        if (t === undefined || shapeText(t.shape) !== shapeText(expected)) {
-          if (t !== undefined && !skipped.includes(source)) {
-            skipped.push(source);
-            notice(
-              `weights: '${source}' has shape ${shapeText(t.shape)}, the model's fc ${shapeText(expected)} ` +
-                `(${
-                  t.shape[0]
-                } classes in the file, ${net.config.numClasses} in the model): skipped, fc keeps its initialisation`,
-            );
-          }
-          used.add(source);
-          continue;
-        }
+      if (/^fc\./.test(source) && (t === undefined || shapeText(t.shape) !== shapeText(expected))) {
+        // a classifier for other classes (MS-Celeb-1M's, ImageNet's): the model keeps its own
+        if (t !== undefined && !skipped.includes(source)) skipped.push(source);
+        used.add(source);
+        continue;
       }
       if (t === undefined) missing(net, source, expected, keys);
       checkShape(net, source, t, expected, keys);
@@ -182,8 +173,15 @@ function plan(net: AdaDfNet, sd: StateDict, notice: (m: string) => void) {
     );
   }
   if (sd.kind === "resnet") {
+    const fc = sd.tensors["fc.weight"];
+    if (fc !== undefined && skipped.includes("fc.weight")) {
+      notice(
+        `weights: the file's fc has ${fc.shape[0]} classes, the model ${net.config.numClasses}: ` +
+          `skipped (${skipped.join(", ")}), both branches keep their initial fc`,
+      );
+    }
     notice(
-      "weights: a ResNet file: both branches start from its layer2-4 and fc; the attention heads keep their initialisation",
+      "weights: a ResNet file: the stem and both branches start from it; the attention heads keep their initialisation",
     );
   }
   return { copies, skipped };
@@ -226,4 +224,50 @@ export async function loadPretrainedInto(
     skipped,
     ...(classDistributions ? { classDistributions } : {}),
   };
+}
+
+/** A model built to fit a weights file, with the weights in it. */
+export interface LoadedModel {
+  net: AdaDfNet;
+  config: ModelConfig;
+  result: LoadResult;
+  /** the export's sidecar (classes, classDistributions, config) where the file carries one */
+  sidecar?: Record<string, unknown>;
+}
+
+/**
+ * Builds the `AdaDfNet` a trained-model file needs (backbone, width and classes read from
+ * its tensors, `attentionOn` from its sidecar, else `options.attentionOn`, else the
+ * code's "logits") and loads the file into it: what `eval --weights` and
+ * `predict --weights` need. Official checkpoints, toolkit exports and run-folder weights.
+ * @throws {WeightsError} for a plain ResNet file (it has no trained Ada-DF heads) and for any load error
+ */
+export async function netFromWeightsFile(
+  path: string,
+  options: { attentionOn?: ModelConfig["attentionOn"]; onNotice?: (message: string) => void } = {},
+): Promise<LoadedModel> {
+  const wf = await readWeightsFile(path);
+  const sd = findStateDict(wf);
+  if (sd.kind === "resnet") {
+    throw new WeightsError(
+      `weights: ${path} is a plain ResNet state_dict without the Ada-DF heads; use it with train --pretrained`,
+    );
+  }
+  const json = wf.metadata.adadf;
+  const sidecar = json ? JSON.parse(json) as Record<string, unknown> : undefined;
+  const saved = (sidecar?.config ?? {}) as Partial<ModelConfig>;
+  const inferred = inferModelConfig(sd, wf.metadata);
+  const config: ModelConfig = {
+    ...DEFAULT_MODEL_CONFIG,
+    ...inferred,
+    attentionOn: saved.attentionOn ?? inferred.attentionOn ?? options.attentionOn ?? "logits",
+  };
+  const net = new AdaDfNet(config);
+  try {
+    const result = await loadPretrainedInto(net, wf, { onNotice: options.onNotice });
+    return { net, config, result, ...(sidecar ? { sidecar } : {}) };
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
 }

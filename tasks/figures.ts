@@ -164,8 +164,7 @@ async function main(args: string[]): Promise<void> {
       })),
     fig3_tsne: async () => {
       if (!run.features) return "needs features.npy and features.json";
-      const { tsne } = await import("../lib/analysis/tsne.ts");
-      const { knnAccuracy } = await import("../lib/analysis/tsne_quality.ts");
+      const { tsne, knnAccuracy } = await import("../lib/analysis/mod.ts");
       const runs = baseline ? [baseline, run] : [run];
       const panels = [];
       let info = "";

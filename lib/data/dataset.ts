@@ -148,12 +148,11 @@ const EXPECTED: Record<DatasetName, string> = {
 /** Stats the file sources of a split: which are missing, and a hash of everything the faces depend on. */
 async function checkSplit(
   index: DatasetIndex,
-  split: "train" | "test",
-  size: number,
-  onDone: () => void,
+  options: { split: "train" | "test"; size: number; onDone: () => void },
 ): Promise<{ missing: number; key: string }> {
+  const { split, size, onDone } = options;
   const refs = index[split];
-  const stats = await mapLimit(refs, 32, async (r) => {
+  const stats = await mapLimit(refs, async (r) => {
     let s: { mtimeMs: number; size: number } | null = null;
     if (r.source.kind === "file") {
       try {
@@ -165,7 +164,7 @@ async function checkSplit(
     }
     onDone();
     return s;
-  });
+  }, { limit: 32 });
   const h = createHash("sha256");
   h.update(JSON.stringify({ v: DECODE_VERSION, name: index.name, root: index.root, split, size, n: refs.length }));
   let missing = 0;
@@ -211,8 +210,8 @@ export async function loadFerDataset(opts: LoadFerDatasetOptions): Promise<Loade
   let checked = 0;
   const tick = () => opts.onProgress?.(++checked, total, "check");
   const check = {
-    train: await checkSplit(index, "train", size, tick),
-    test: await checkSplit(index, "test", size, tick),
+    train: await checkSplit(index, { split: "train", size, onDone: tick }),
+    test: await checkSplit(index, { split: "test", size, onDone: tick }),
   };
   for (const split of ["train", "test"] as const) {
     const refs = index[split];

@@ -193,14 +193,14 @@ export async function buildImageStore(
     const b = faceBytes(size);
     const pixels = new Uint8Array(sources.length * b);
     let k = 0;
-    const r = await decodeAll(sources, options, (face) => pixels.set(face, (k++) * b));
+    const r = await decodeAll(sources, { ...options, put: (face) => pixels.set(face, (k++) * b) });
     return { ...r, store: new MemoryImageStore(pixels.subarray(0, k * b), size), reused: false };
   }
   if (options.cacheDir === undefined || options.key === undefined) {
     throw new TypeError("a disk image store needs cacheDir and key");
   }
   const dir = join(options.cacheDir, `${options.label ? `${options.label}-` : ""}${options.key}`);
-  const cached = await openCache(dir, options.key, size, sources.length);
+  const cached = await openCache(dir, { key: options.key, size, total: sources.length });
   if (cached) return cached;
   await rm(dir, { recursive: true, force: true }); // damaged or stale
   await mkdir(options.cacheDir, { recursive: true });
@@ -212,9 +212,12 @@ export async function buildImageStore(
     const fd = openSync(file, "w");
     let r;
     try {
-      r = await decodeAll(sources, options, (face) => {
-        let off = 0;
-        while (off < face.length) off += writeSync(fd, face, off, face.length - off);
+      r = await decodeAll(sources, {
+        ...options,
+        put: (face) => {
+          let off = 0;
+          while (off < face.length) off += writeSync(fd, face, off, face.length - off);
+        },
       });
       fsyncSync(fd);
     } finally {
@@ -238,7 +241,7 @@ export async function buildImageStore(
       await rename(tmp, dir);
     } catch (e) {
       // another run finished the same cache first: use theirs if it is valid
-      const theirs = await openCache(dir, options.key, size, sources.length);
+      const theirs = await openCache(dir, { key: options.key, size, total: sources.length });
       if (theirs) return { ...theirs, decoded: r.decoded };
       throw e;
     }
@@ -277,7 +280,11 @@ async function removeAbandoned(dir: string): Promise<void> {
 }
 
 /** A valid cache folder opened as a store, or null (missing, stale or damaged). Never throws. */
-async function openCache(dir: string, key: string, size: number, total: number): Promise<BuiltImageStore | null> {
+async function openCache(
+  dir: string,
+  expect: { key: string; size: number; total: number },
+): Promise<BuiltImageStore | null> {
+  const { key, size, total } = expect;
   let meta: CacheMeta;
   try {
     meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8"));
@@ -306,9 +313,9 @@ async function openCache(dir: string, key: string, size: number, total: number):
 /** The ordered decode loop: a sliding window of `concurrency` decodes, results handed to `put` in order. */
 async function decodeAll(
   sources: readonly ImageSource[],
-  options: BuildImageStoreOptions,
-  put: (face: Uint8Array) => void,
+  options: BuildImageStoreOptions & { put: (face: Uint8Array) => void },
 ): Promise<{ kept: Int32Array; failed: FailedImage[]; decoded: number }> {
+  const { put } = options;
   const decode = options.decode ?? decodeFace;
   const limit = Math.max(1, options.concurrency ?? 6);
   const expect = faceBytes(options.size);

@@ -41,9 +41,9 @@ export function textLines(text: string): string[] {
  */
 export function columnIndices<K extends string>(
   header: string[],
-  wanted: readonly K[],
-  source: string,
+  options: { wanted: readonly K[]; source: string },
 ): Record<K, number> {
+  const { wanted, source } = options;
   const norm = header.map((h) => h.trim().toLowerCase());
   const out = {} as Record<K, number>;
   const missing: string[] = [];

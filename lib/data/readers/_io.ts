@@ -72,9 +72,10 @@ export function utf8(bytes: Uint8Array): string {
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
 export async function mapLimit<T, R>(
   items: readonly T[],
-  limit: number,
   fn: (item: T, i: number) => Promise<R>,
+  options: { limit: number },
 ): Promise<R[]> {
+  const { limit } = options;
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

@@ -46,10 +46,11 @@ const DROPPED: Record<number, string> = { 8: "none (8)", 9: "uncertain (9)", 10:
 
 /**
  * Maps an AffectNet expression id to a class index, or returns null for an id that is kept out
- * (8-10 always, 7 contempt in the 7-class mode). Throws a DatasetError naming `at` for any
+ * (8-10 always, 7 contempt in the 7-class mode). Throws a DatasetError naming `options.at` for any
  * other value.
  */
-export function mapAffectNetLabel(id: number, classes: 7 | 8, at: string): number | null {
+export function mapAffectNetLabel(id: number, options: { classes: 7 | 8; at: string }): number | null {
+  const { classes, at } = options;
   if (!Number.isInteger(id) || id < 0 || id > 10) {
     throw new DatasetError(`${at}: unknown AffectNet expression id ${id}; expected 0..10 (0-7 expressions, 8-10 none)`);
   }
@@ -187,7 +188,7 @@ export function parseAffectNetCsv(text: string, source: string): AffectNetCsvRow
   let cols: Record<(typeof AFFECTNET_CSV_COLUMNS)[number], number>;
   const head = lines.length > 0 ? splitCsvLine(lines[0]) : [];
   if (head.length > 0 && head[0].trim().toLowerCase() === "subdirectory_filepath") {
-    cols = columnIndices(head, AFFECTNET_CSV_COLUMNS, source);
+    cols = columnIndices(head, { wanted: AFFECTNET_CSV_COLUMNS, source });
     first = 1;
   } else {
     cols = Object.fromEntries(AFFECTNET_CSV_COLUMNS.map((c, i) => [c, i])) as typeof cols;
@@ -243,16 +244,16 @@ async function npySplit(
 ): Promise<{ refs: SampleRef[]; dropped: Map<string, number> }> {
   const annDir = join(setDir, "annotations");
   const names = (await listDir(annDir)).filter((e) => !e.isDir && e.name.endsWith("_exp.npy")).map((e) => e.name);
-  const labels = await mapLimit(names, 32, async (name) => {
+  const labels = await mapLimit(names, async (name) => {
     const path = join(annDir, name);
     return readNpyScalar(await readLabelFile(path, "AffectNet annotation"), path);
-  });
+  }, { limit: 32 });
   const refs: SampleRef[] = [];
   const dropped = new Map<string, number>();
   for (let i = 0; i < names.length; i++) {
     const id = names[i].split("_")[0]; // as the official code: basename.split('_')[0]
     const path = join(annDir, names[i]);
-    const label = mapAffectNetLabel(labels[i], classes, path);
+    const label = mapAffectNetLabel(labels[i], { classes, at: path });
     if (label === null) {
       const why = dropReason(labels[i]);
       dropped.set(why, (dropped.get(why) ?? 0) + 1);
@@ -336,7 +337,7 @@ export async function indexAffectNet(root: string, options: AffectNetOptions = {
     const rows = parseAffectNetCsv(utf8(await readLabelFile(csv, "AffectNet CSV")), csv);
     const dropped = new Map<string, number>();
     for (const r of rows) {
-      const label = mapAffectNetLabel(r.expression, classes, `${csv}:${r.line}`);
+      const label = mapAffectNetLabel(r.expression, { classes, at: `${csv}:${r.line}` });
       if (label === null) {
         const why = dropReason(r.expression);
         dropped.set(why, (dropped.get(why) ?? 0) + 1);

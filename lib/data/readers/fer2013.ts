@@ -44,7 +44,8 @@ export function ferImageName(row: number): string {
 }
 
 /** The [start, end) byte ranges of the comma-separated fields of one line, quotes stripped. */
-function fieldRanges(bytes: Uint8Array, start: number, end: number): [number, number][] {
+function fieldRanges(bytes: Uint8Array, range: { start: number; end: number }): [number, number][] {
+  const { start, end } = range;
   const out: [number, number][] = [];
   let s = start;
   for (let i = start; i <= end; i++) {
@@ -96,7 +97,7 @@ export function parseFer2013Csv(data: Uint8Array, source: string): Fer2013Row[] 
       pos = next;
       continue;
     }
-    const fields = fieldRanges(bytes, pos, end);
+    const fields = fieldRanges(bytes, { start: pos, end });
     if (cols === null) {
       const names = fields.map(([a, b]) => dec.decode(bytes.subarray(a, b)).trim().toLowerCase());
       const [e, p, u] = ["emotion", "pixels", "usage"].map((c) => names.indexOf(c));

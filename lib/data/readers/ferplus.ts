@@ -76,7 +76,10 @@ export function parseFerPlusCsv(text: string, source: string): FerPlusRow[] {
   if (lines.length === 0) {
     throw new DatasetError(`${source} is empty; expected the header Usage,Image name,neutral,...,NF`);
   }
-  const cols = columnIndices(splitCsvLine(lines[0]), ["Usage", "Image name", ...FERPLUS_VOTE_COLUMNS], source);
+  const cols = columnIndices(splitCsvLine(lines[0]), {
+    wanted: ["Usage", "Image name", ...FERPLUS_VOTE_COLUMNS],
+    source,
+  });
   const need = Math.max(...Object.values<number>(cols)) + 1;
   const out: FerPlusRow[] = [];
   for (let i = 1; i < lines.length; i++) {

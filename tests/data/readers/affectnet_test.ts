@@ -39,11 +39,11 @@ Deno.test("readNpyScalar() rejects non-npy bytes, arrays, text that is not a num
 
 Deno.test("mapAffectNetLabel() maps ids 0-6 onto CLASSES, drops 8-10 and contempt in 7-class mode", () => {
   const names = ["neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger"];
-  for (let id = 0; id < 7; id++) assert.equal(CLASSES[mapAffectNetLabel(id, 7, "x")!], names[id]);
-  assert.equal(mapAffectNetLabel(7, 7, "x"), null);
-  assert.equal(AFFECTNET8_CLASSES[mapAffectNetLabel(7, 8, "x")!], "contempt");
-  for (const id of [8, 9, 10]) assert.equal(mapAffectNetLabel(id, 8, "x"), null);
-  assert.throws(() => mapAffectNetLabel(11, 7, "a.npy"), /a\.npy: unknown AffectNet expression id 11/);
+  for (let id = 0; id < 7; id++) assert.equal(CLASSES[mapAffectNetLabel(id, { classes: 7, at: "x" })!], names[id]);
+  assert.equal(mapAffectNetLabel(7, { classes: 7, at: "x" }), null);
+  assert.equal(AFFECTNET8_CLASSES[mapAffectNetLabel(7, { classes: 8, at: "x" })!], "contempt");
+  for (const id of [8, 9, 10]) assert.equal(mapAffectNetLabel(id, { classes: 8, at: "x" }), null);
+  assert.throws(() => mapAffectNetLabel(11, { classes: 7, at: "a.npy" }), /a\.npy: unknown AffectNet expression id 11/);
 });
 
 Deno.test("parseAffectNetCsv() reads the face box and expression, with or without a header", () => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { AdaDfNet, type AdaDfOutputs } from "../../lib/model/adadf_net.ts";
-import { readWeightsFile, WeightsError } from "../../lib/model/torch_file.ts";
+import { readWeightsFile, type TorchTensor, WeightsError } from "../../lib/model/torch_file.ts";
 import {
   findStateDict,
   inferModelConfig,
@@ -289,4 +289,38 @@ Deno.test("netFromWeightsFile() builds the architecture a file needs; a plain Re
     () => netFromWeightsFile(RESNET),
     (e) => assertOneLine(e, /plain ResNet state_dict without the Ada-DF heads; use it with train --pretrained$/),
   );
+});
+
+Deno.test("loadPretrainedInto() a checkpoint saved from a CUDA GPU by PyTorch 2.11 loads on the CPU and gives the GPU's outputs", async () => {
+  // cuda_saved_torch2.pth: {state_dict, view, half, class_distributions} saved from an H200 (every storage
+  // tagged cuda:0, the newer zip layout with .format_version and .storage_alignment); cuda_output.json: the
+  // official model's outputs computed on that GPU (tools/golden/make_weights_fixtures.py's model, seed 7)
+  tf.disposeVariables();
+  const file = await readWeightsFile(join(FIX, "cuda_saved_torch2.pth"));
+  const root = file.root as Record<string, TorchTensor>;
+  assert.deepEqual(root.view.shape, [6, 4]);
+  assert.deepEqual(Array.from(root.view.data.subarray(0, 4)), [0, 6, 12, 18]);
+  assert.equal(root.half.dtype, "float16");
+  assert.deepEqual(Array.from(root.half.data), [3, 4, 5, 6, 7, 8]);
+  const want = JSON.parse(readFileSync(join(FIX, "cuda_output.json"), "utf8"));
+  const { data, shape } = decodeNpy(readFileSync(join(FIX, "cuda_input.npy")));
+  const net = new AdaDfNet({ width: 4, numClasses: 7 });
+  try {
+    const r = await loadPretrainedInto(net, file);
+    assert.equal(r.kind, "adadf");
+    assert.equal(r.loaded.length, net.params.size);
+    const out = tf.tidy(() => {
+      const x = tf.transpose(tf.tensor4d(data, shape as [number, number, number, number]), [0, 2, 3, 1]);
+      const o = net.apply(x as tf.Tensor4D, { training: false });
+      return [o.auxLogits, o.tarLogits, o.wAux, o.wTar];
+    });
+    const [aux, tar, w1, w2] = out.map((t) => Array.from(t.dataSync()));
+    tf.dispose(out);
+    assert.ok(maxRelError(aux, want.aux) < 1e-4);
+    assert.ok(maxRelError(tar, want.tar) < 1e-4);
+    assert.ok(maxRelError(w1, want.w1) < 1e-4);
+    assert.ok(maxRelError(w2, want.w2) < 1e-4);
+  } finally {
+    net.dispose();
+  }
 });

@@ -7,6 +7,8 @@ Run from anywhere (Debian's python3-torch, CPU, float32, no torchvision or timm 
     /usr/bin/python3 tools/golden/make_weights_fixtures.py --check-export FILE.safetensors
         # loads a toolkit export into the official model with strict=True and checks that its
         # outputs on the parity input equal the checkpoint fixture's (exit 0) or not (exit 1)
+    python3 tools/golden/make_weights_fixtures.py --cuda-fixture DIR   # on a CUDA machine:
+        # cuda_saved_torch2.pth (saved from the GPU), cuda_input.npy, cuda_output.json (GPU outputs)
 
 It writes into tests/fixtures/weights/:
   - torch_features.pth / torch_features_legacy.pth: a dict exercising the file format (float32,
@@ -494,6 +496,24 @@ def check_export(path):
     sys.exit(0 if worst < 1e-4 else 1)
 
 
+def cuda_fixture(outdir):
+    """cuda_saved_torch2.pth, cuda_input.npy, cuda_output.json: saved from a CUDA GPU (run on a GPU machine;
+    the committed ones come from PyTorch 2.11 on an H200)."""
+    g = torch.Generator().manual_seed(7)
+    model = build_official(g).cuda().eval()
+    base = torch.arange(24, dtype=torch.float32, device="cuda")
+    obj = {"state_dict": model.state_dict(), "view": base.view(4, 6).t(), "half": base[3:9].half(),
+           "class_distributions": torch.softmax(torch.randn(7, 7), 1).cuda()}
+    torch.save(obj, os.path.join(outdir, "cuda_saved_torch2.pth"))
+    x = torch.randn(2, 3, PARITY_IMAGE, PARITY_IMAGE, generator=g)
+    with torch.no_grad():
+        o1, o2, _, w1, w2 = model(x.cuda(), with_heads=True)
+    np.save(os.path.join(outdir, "cuda_input.npy"), x.numpy())
+    with open(os.path.join(outdir, "cuda_output.json"), "w") as f:
+        json.dump({"aux": o1.cpu().flatten().tolist(), "tar": o2.cpu().flatten().tolist(),
+                   "w1": w1.cpu().flatten().tolist(), "w2": w2.cpu().flatten().tolist(), "torch": torch.__version__}, f)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     gen = torch.Generator().manual_seed(SEED)
@@ -577,5 +597,7 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--check-export":
         check_export(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--cuda-fixture":
+        cuda_fixture(sys.argv[2])
     else:
         main()

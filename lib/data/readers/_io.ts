@@ -1,5 +1,6 @@
 /** Small file-system helpers shared by the readers; every failure becomes a one-line {@linkcode DatasetError}. */
 import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { DatasetError } from "./types.ts";
 
 /** True when `path` exists and is a folder. */
@@ -42,16 +43,23 @@ export async function readLabelFile(path: string, what: string): Promise<Uint8Ar
   }
 }
 
-/** Names of the entries of a folder, sorted (byte order, like Python's sorted()), or [] when it is missing. */
+/**
+ * The entries of a folder, sorted by name (byte order, like Python's sorted()), or [] when it
+ * is missing. A symbolic link counts as what it points to (a linked class folder is a folder).
+ */
 export async function listDir(path: string): Promise<{ name: string; isDir: boolean }[]> {
+  let entries;
   try {
-    const entries = await readdir(path, { withFileTypes: true });
-    return entries.map((e) => ({ name: e.name, isDir: e.isDirectory() })).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-    );
+    entries = await readdir(path, { withFileTypes: true });
   } catch {
     return [];
   }
+  const out = await Promise.all(entries.map(async (e) => {
+    let dir = e.isDirectory();
+    if (e.isSymbolicLink()) dir = await isDir(join(path, e.name));
+    return { name: e.name, isDir: dir };
+  }));
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** File name extensions the image readers accept (torchvision's IMG_EXTENSIONS that sharp decodes). */

@@ -1,7 +1,7 @@
 /**
  * SFEW 2.0 as the official code reads it (dataset.py, SFEWDataset: torchvision ImageFolder on
  * `Train/` and `Val/`): one folder per class (Angry, Disgust, Fear, Happy, Neutral, Sad,
- * Surprise). Val is the test split (SFEW's test labels are not public). ImageFolder numbers the
+ * Surprise); `Train_Aligned_Faces/` and `Val_Aligned_Faces/` are accepted too. Val is the test split (SFEW's test labels are not public). ImageFolder numbers the
  * folders alphabetically; we map the names onto `CLASSES` instead (see folder.ts).
  *
  * The official transform is `Resize(256)` (shorter side 256, aspect kept) then `TenCrop(224)`
@@ -28,8 +28,9 @@ export async function indexSfew(root: string): Promise<DatasetIndex> {
   const expected = `the SFEW 2.0 root holding Train/ and Val/, each with the folders ${SFEW_FOLDERS.join(", ")}`;
   await requireDataPath(abs, expected);
   const dirs = (await listDir(abs)).filter((e) => e.isDir).map((e) => e.name);
-  const train = pickFolder(dirs, ["train"]);
-  const val = pickFolder(dirs, ["val", "validation"]);
+  // Train/ and Val/ as the official code expects, or the release's aligned-face folders
+  const train = pickFolder(dirs, ["train", "train_aligned_faces"]);
+  const val = pickFolder(dirs, ["val", "validation", "val_aligned_faces"]);
   if (train === undefined || val === undefined) {
     throw new DatasetError(`${join(abs, train === undefined ? "Train" : "Val")} is missing; expected ${expected}`);
   }

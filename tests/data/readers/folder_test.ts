@@ -45,6 +45,14 @@ Deno.test("indexSfew() reads Train/ and Val/ and maps SFEW's folders onto CLASSE
     const angry = index.train.find((r) => r.id === "Train/Angry/angry_0.png")!;
     assert.equal(CLASSES[angry.label], "anger");
     assert.deepEqual(new Set(index.test.map((r) => CLASSES[r.label])), new Set(CLASSES));
+    // the release's aligned-face folder names, and a class folder that is a symbolic link
+    await Deno.rename(join(root, "Train"), join(root, "Train_Aligned_Faces"));
+    await Deno.rename(join(root, "Val", "Happy"), join(root, "happy-elsewhere"));
+    await Deno.symlink(join(root, "happy-elsewhere"), join(root, "Val", "Happy"));
+    const aligned = await indexSfew(root);
+    assert.equal(aligned.train.length, 14);
+    assert.equal(aligned.test.length, 7);
+    assert.ok(aligned.test.some((r) => r.id === "Val/Happy/happy_0.png" && CLASSES[r.label] === "happiness"));
     await Deno.remove(join(root, "Val"), { recursive: true });
     await assert.rejects(
       indexSfew(root),

@@ -48,8 +48,9 @@ function firstLine(e: unknown): string {
  * Decodes a face to a `size` x `size` RGB array: grey becomes RGB, alpha is dropped, the
  * AffectNet face box (if any) is cropped (clamped to the image), then the face is resized to
  * the square. Throws an {@linkcode ImageDecodeError} for a missing, unreadable, corrupt or
- * truncated file (libvips' warnings, such as a premature end of a JPEG, are errors), or a
- * face box outside the image.
+ * truncated file, or a face box outside the image. As PIL (the official code's loader), a
+ * truncated image is an error but a recoverable glitch (libjpeg's "extraneous bytes before
+ * marker") is not: sharp's `failOn: "truncated"`.
  *
  * @returns `Uint8Array` [size, size, 3], row-major RGB.
  *
@@ -89,7 +90,7 @@ export async function decodeFace(source: ImageSource, size: number): Promise<Uin
       throw new ImageDecodeError(name, code === "ENOENT" ? "listed but missing" : `cannot be read (${firstLine(e)})`);
     }
     if (bytes.length === 0) throw new ImageDecodeError(name, "empty file");
-    img = sharp(bytes, { failOn: "warning" });
+    img = sharp(bytes, { failOn: "truncated" });
     if (source.crop) {
       let meta: sharp.Metadata;
       try {

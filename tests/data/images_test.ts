@@ -91,6 +91,24 @@ Deno.test("decodeFace() throws ImageDecodeError for missing, empty, truncated an
   }
 });
 
+Deno.test("decodeFace() decodes a JPEG with extraneous bytes before a marker, as PIL does", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const jpeg = await solidImage([9, 99, 199], { width: 32, height: 32 });
+    let sos = 2;
+    while (!(jpeg[sos] === 0xff && jpeg[sos + 1] === 0xda)) sos++;
+    const odd = new Uint8Array(jpeg.length + 3);
+    odd.set(jpeg.subarray(0, sos));
+    odd.set([0x00, 0x11, 0x22], sos); // libjpeg: "Corrupt JPEG data: 3 extraneous bytes before marker 0xda"
+    odd.set(jpeg.subarray(sos), sos + 3);
+    await put(join(dir, "odd.jpg"), odd);
+    const face = await decodeFace({ kind: "file", path: join(dir, "odd.jpg") }, 8);
+    assert.ok(Math.abs(face[0] - 9) <= 3 && Math.abs(face[1] - 99) <= 3 && Math.abs(face[2] - 199) <= 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("decodeFace() turns 48x48 grey pixels into RGB and checks their length", async () => {
   const px = new Uint8Array(48 * 48).fill(77);
   const face = await decodeFace({ kind: "pixels", pixels: px, width: 48, height: 48, channels: 1 }, 48);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
-import { clampCrop, decodeFace, ImageDecodeError } from "../../lib/data/images.ts";
+import { clampCrop, decodeFace, ImageDecodeError, resizeBilinear } from "../../lib/data/images.ts";
 import { put, solidImage } from "./readers/_make.ts";
 
 Deno.test("decodeFace() decodes RGB JPEG, grey JPEG, grey PNG and RGBA PNG to [S, S, 3]", async () => {
@@ -131,4 +131,37 @@ Deno.test("decodeFace() turns 48x48 grey pixels into RGB and checks their length
 Deno.test("clampCrop() clamps a face box to the image and refuses one outside it", () => {
   assert.deepEqual(clampCrop({ x: -5, y: 2, w: 20, h: 50 }, 10, 30), { left: 0, top: 2, width: 10, height: 28 });
   assert.equal(clampCrop({ x: 10, y: 0, w: 5, h: 5 }, 10, 10), null);
+});
+
+/**
+ * PIL 9.4's `Image.fromarray(a).resize((s, s), Image.BILINEAR)` of a 13 x 9 RGB image with
+ * a[y, x, c] = (37x + 91y + 53c + 20 * ((x * y) % 7)) % 256, base64 of the [s, s, 3] bytes
+ * (computed once with Debian's python3-pil; the same resize torchvision's Resize((s, s)) does).
+ */
+const PIL_GOLDEN: Record<number, string> = {
+  20:
+    "ADVqEkd8Kl+UQnesWo/Ecqfcir/0otesuukk0lo8lx9UCDdsGk+EMmecSn+0YpfMeq+rksccqt8UvPEmEEV6I1iNPm2iWGqfX3uwYJXKeq/klMmvr99EyW9Clz1UF0d7LGF6Rm+EYWyeYYO4aZ6jg7g0ndI0seZHOW6jUYa7cZLHkUp/bUZ7MWabUYa7caa3kcSYsqZQlotTP3KjW5Bhe4RFmzxlYFCFPHGQXJFyfLGGk8idYpe5dKnUkKjdtjRpdyVRFUptNGmZV4y6fbHOo8tbnMRTZ5u4frNNnJAawhxAYDFbH1R6PnOmY5jDf7TWi8Bua6CPUHarfFOIdGRfVYpCUYaWaJ2glMZ1wJpSv5lQkMFxZJlQXXFOiU56b3FYV4xZU4isdquZlst5tOkkYpdJEUV6QnKncaJtlMkXbaKTeq+GrNsc3WpJ4m5OuecpSn9TH1KCUH+0frBWj8Q3aJ2ziL1vreIdcKVHU4hvPWSZdVWKk4pSms8XVot6bXl3wIctsV9kmGlvdKVLTIF/TWSZhFWKmaBCjcIxSn+Ug39nxIwuJltwQ3idcIm+rTVqt2sznNEZPHFfXT5n1C5EgVaBR2eRKl50UIWugXitvyRZtYstiL0sKV5zfj1h2zBFL2SZYG2inXSew2BUsYM+fbJHM2htV0xhxlI2e3iSSn+0M2idcnOoqVuQzxFGqHBCb6RTJVp5dU9ZzFQ2WI3CjWSZyElly6dCmq5ZUoeHMGWKVXVfqqcbh6mebaLXXJHGoVqPzCtgzwg9i1NnToOLK2CObINQr6oZgLWxn3WMvkVisrtWgLV4QnOoS1aLcGxWqKMXnJeMkJ7BhLi1q2SEvy1isiFWclOISHClUFOIgHxJq6cVqd5nlaJ9fmqVeJqPYpecTXWqhDxxqTFHv0cruUFbs3Nwrd5qkpOHgGGWeVuQXW+kXWuglDJnsTlDwksssuc8ir9vXo+oXnqoXXKnZmqftShdywxBtgtAtgtAtlNAteU/gbaDYY2rYHiqYHWqfF6TyxxRyQ5DuQ5DaJ1le7BmkbRollptnD5zpj900iVasR1SWiJXYChdZlFja55ohLlplaFsm0dyoEJ3szxx3yJXnyFWXSVaJFmObqNewNYqzEA21xBB4hdM6SNYlS5jBDluEEV6HFGGJ1yRh7xRxrYw0iA83RVH5x1S7iledjRpBzxxTYK3fbJttdkfxpMw11JB3x1SoS5jX0B1HFGGLWKXP3SpUIW6j8RZvMsmzYU33kdI1CRZljVqUkZ7HlOIdqvgjMF8qdwTwOYq15RB3CNYWTpvKFGGM2idSn+0YZbLeK3ilstgseAbyOsy33lJwStgPkJ3LVmONWqfn3Sph4pycaY7jsNYq5x1vF2LcXpqYnNsfFSJW3GmZ32yoHesgpNke7BFmM1itY5/rmeGYoNka251gVaLyCpffUNjMWZuVImRdpi0lqHHm8RgsphJ0DZraVmOZleMyC5jaU9oPHF6X5Scgp2/m62yoM9MvYRU1zht2A1CeShdGE2CPXKnYpfMh7zerOFd0aY78Ctgb1CFZkh91xJHXzRpJFmOSX6zbqPYk8jDuO1C3YxH+C1i",
+  13:
+    "ADVqJVqPSn+0b6TZlMn+ue4j3hNIAzhtKF2STYK3cqfcl8wBvPEmMWabYZbLkTxxNmugZpvQlsuKxoUwNGmeZJlElD90OW6jaZ5dmc6NcKWfc6jdsCBVKV5YRnuwhLmzwbsrc6iidqsbsyNYLGFbSX6zh7y2r+QtDkN4WnuwkcYPXJHGp9wl8ztdsucwEUZnXX6zlMkSX5TJqt8oUIVYR3yxoThtpNkOKl+UymI0hlmOU4hbSn+0pDtwp9wRLWKXzWU3LWKXlHqv0FQ6iL1AE0h9yk40VYq/MGWal32y0wg9i8BDFkuAzVE3bKHW4RZLyv80P3SpKF2SndIHhrvwb6TZ5BlOzQI3QnesK2CVoNUKq+BkfWOYc6iPR3yxniJXwEQqtztwruNngGabdl2SSn+0oSVaw0ctiL1Ue7CCf1KHhFeM3xRJgRlOhh1Si8BXfrOFglWKh1qP4hdMhBxRKV6TvfInzxg54hdM4SleBzxxGU6DLGGWwPUq0hs85RpP5CxhCj90aJ3Sqd4TycMz6R5TRT90Kl+US4C1a6DVrOEWzMY27CFWSEJ3LWKXp2abX5Q/jcJtvGecYJVUjk2CRnuwqmmeYpdCkMVwv2qfY5hXkVCF2A1CEUZ7Sn+0g7jtvPEm9SpfLmOY2xBFFEl+TYK3hrvwv/Qp+C1i",
+  5: "U2+daYqjjYtpX3B5dqR1Z35+dodkkINocn1peY5skYKBdXZqinyFklt8eGRijpllpDxiaVxwnoJlmzNlgoRsk4F3cWqJio50knp1",
+  9: "DUJ3PnOoc6jdqN2KrURIFEl+SX6zfrOFr+QZb6TZrFOIMkF2XZLHlstiea5qpD80KlGGZ5zRd6w7NmuSgrdSh7xp3XRHZZpHS4CPg7hfk8hXM2idq1J4h5UxeidcVVmOQnest1NhcJY9liValXCly51DToOSZptIhru/pmOYvhlOQWidd6w7ndJhToO4bWKX0QY7zTM3ksd0UIW6glSJ1Ak+WY5pymM04xhNczBlFEl+b6Rg0UY76h9UWjVqir+au+ElsEtaJVqPW5DFkcaDxtUwmD9lLGGWkiFWN2yhib6z2ohEdUh9fStgR3yxmc6f5HNO",
+};
+
+Deno.test("resizeBilinear() matches PIL's bilinear resize byte for byte (up, down, one axis)", () => {
+  const W = 13, H = 9;
+  const img = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < 3; c++) img[(y * W + x) * 3 + c] = (x * 37 + y * 91 + c * 53 + ((x * y) % 7) * 20) % 256;
+    }
+  }
+  for (const [s, b64] of Object.entries(PIL_GOLDEN)) {
+    const want = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const got = resizeBilinear(img, { width: W, height: H, size: Number(s) });
+    const diff = [...got].findIndex((v, i) => v !== want[i]);
+    assert.equal(diff, -1, `size ${s}: first difference at byte ${diff}: ${got[diff]} vs PIL ${want[diff]}`);
+  }
+  const same = Uint8Array.from({ length: 4 * 4 * 3 }, (_, i) => i);
+  assert.equal(resizeBilinear(same, { width: 4, height: 4, size: 4 }), same);
+  assert.throws(() => resizeBilinear(same, { width: 5, height: 4, size: 4 }), /not a 5x4 RGB image/);
 });

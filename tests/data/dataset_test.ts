@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { CLASSES } from "../../lib/data/classes.ts";
 import { DatasetError, type DatasetName, indexDataset, loadFerDataset } from "../../lib/data/dataset.ts";
 import { decodeFace } from "../../lib/data/images.ts";
+import { applyNoiseFile, parseNoiseFile } from "../../lib/data/label_noise.ts";
 import type { ImageSource } from "../../lib/data/readers/types.ts";
 import {
   CLASS_COLOURS,
@@ -324,6 +325,26 @@ Deno.test("loadFerDataset() errors before decoding: missing path, missing label 
     await makeAffectNetNpy(aff);
     await put(join(aff, "val_set", "annotations", "99_exp.npy"), new TextEncoder().encode("not npy"));
     await assertDatasetError("affectnet", aff, /99_exp\.npy: not a \.npy file/);
+  });
+});
+
+Deno.test("a noise file in EAC's format (EmoLabel/noise01.txt) relabels the loaded training split", async () => {
+  await withTemp(async (dir) => {
+    const lines = await makeRafDb(dir, 2);
+    await rm(join(dir, "Image", "aligned", "train_00003_aligned.jpg")); // skipped at load, still listed in the noise file
+    const ds = await loadFerDataset({ dataset: "raf-db", dataPath: dir, imageSize: S, cache: "memory" });
+    // the train lines, with train_00001 (surprise) -> anger (6) and train_00014 (neutral) -> fear (2)
+    const noisy = lines.filter((l) => l.startsWith("train")).map((l) =>
+      l.startsWith("train_00001") ? "train_00001.jpg 6" : l.startsWith("train_00014") ? "train_00014.jpg 2" : l
+    );
+    const path = join(dir, "EmoLabel", "noise01.txt");
+    await writeFile(path, noisy.join("\n") + "\n");
+    const entries = parseNoiseFile(await Deno.readTextFile(path), path);
+    const skipped = ds.skipped.filter((s) => s.split === "train").map((s) => s.id);
+    const { labels, flipped } = applyNoiseFile(ds.train, entries, { skipped });
+    assert.deepEqual([...flipped].map((i) => ds.train.ids[i]), ["train_00001.jpg", "train_00014.jpg"]);
+    assert.equal(CLASSES[labels[flipped[0]]], "anger");
+    assert.equal(CLASSES[labels[flipped[1]]], "fear");
   });
 });
 

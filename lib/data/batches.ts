@@ -20,7 +20,9 @@ export {
 
 /** Images (one [N, S, S, 3] uint8 array or an image store) and labels [N]; true distributions where known. */
 export interface ImageSplit {
+  /** [N, S, S, 3] uint8, or a store of [S, S, 3] images */
   images: ImageSource;
+  /** [N] class indices */
   labels: Int32Array;
   /** [N * C], where the truth is known (SynthFER, FERPlus) */
   trueDistributions?: Float32Array;

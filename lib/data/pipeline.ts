@@ -66,6 +66,7 @@ export class BatchPipeline {
   #closed = false;
   #failure: Error | null = null;
 
+  /** Starts the worker when `workers` is 1 (the default); `split.images` is [N, S, S, 3] or a store. */
   constructor(split: { images: ImageSource; labels: ArrayLike<number> }, options: PipelineOptions) {
     const workers = options.workers ?? 1;
     if (workers !== 0 && workers !== 1) throw new RangeError(`workers must be 0 or 1, got ${workers}`);

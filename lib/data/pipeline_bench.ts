@@ -30,17 +30,23 @@ export interface PipelineBenchOptions {
   batches?: number;
   /** 0 (default): prepare on this thread; 1: through BatchPipeline's worker */
   workers?: 0 | 1;
+  /** seed of the test images and of the augmentation (default 1) */
   seed?: number;
 }
 
 /** Result of `benchmarkPipeline`. */
 export interface PipelineBenchResult {
+  /** cold: JPEG decode + augment; cached: augment only */
   kind: "pipeline-cold" | "pipeline-cached";
+  /** side S */
   imageSize: number;
+  /** images per batch */
   batchSize: number;
   /** images prepared in the timed part */
   images: number;
+  /** wall time of the timed part */
   seconds: number;
+  /** images / seconds */
   imagesPerSecond: number;
   /** of `seconds`, the time spent decoding (cold only) */
   decodeSeconds?: number;

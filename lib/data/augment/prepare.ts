@@ -11,8 +11,9 @@ import type { Prng } from "../../util/prng.ts";
 import { randAugment, type RandAugmentOptions } from "./randaugment.ts";
 import { tenCrop } from "./tencrop.ts";
 
-/** The ImageNet mean and std of `transforms.Normalize`. */
+/** The ImageNet mean of `transforms.Normalize` (RGB, on [0, 1]). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** The ImageNet std of `transforms.Normalize` (RGB, on [0, 1]). */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 /**
@@ -20,7 +21,9 @@ export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
  * lib/data/image_store.ts's `ImageStore`, declared here so this file stands alone).
  */
 export interface ImageStoreLike {
+  /** number of images N */
   readonly count: number;
+  /** side S */
   readonly size: number;
   /** image i as a [S, S, 3] view */
   get(i: number): Uint8Array;
@@ -33,16 +36,23 @@ export type ImageSource = Uint8Array | ImageStoreLike;
 export interface AugmentOptions {
   /** timm RandAugment on uint8 before the flip (default off when absent) */
   randAugment?: boolean;
+  /** horizontal flip, p = 0.5 */
   flip: boolean;
+  /** random erasing after normalisation, p = 0.5, area 0.02-0.25 */
   erasing: boolean;
+  /** n, m, mstd, ops, interpolation of RandAugment */
   randAugmentOptions?: Omit<RandAugmentOptions, "prng">;
 }
 
 /** One batch on the host: x [B', S, S, 3] float32 normalised, labels [B'], indices [B'] (B' = B x crops). */
 export interface HostBatch {
+  /** source image of each row: [B'] */
   indices: Int32Array;
+  /** [B', S, S, 3] normalised */
   x: Float32Array;
+  /** [B'] */
   labels: Int32Array;
+  /** side S of x */
   imageSize: number;
   /** crops per source image, image-major (10 with TenCrop, else absent = 1) */
   crops?: number;
@@ -54,6 +64,7 @@ export interface PrepareOptions {
   imageSize: number;
   /** augmentations; none when absent or when `prng` is absent */
   augment?: AugmentOptions;
+  /** the augmentation stream */
   prng?: Prng;
   /** cut every image into torchvision's TenCrop of this side first (SFEW: 224 from 256) */
   tenCrop?: number;

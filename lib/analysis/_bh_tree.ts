@@ -27,6 +27,7 @@ export class QuadTree {
   #next: Int32Array;
   #leafOf: Int32Array;
   #stack = new Int32Array(4 * MAX_DEPTH + 8);
+  #packed = new Float64Array(0);
 
   constructor(n: number) {
     this.#next = new Int32Array(n);
@@ -149,39 +150,48 @@ export class QuadTree {
    * Z = sum_{i != j} w_ij. Both are exact when theta = 0.
    */
   repulsion(y: Float64Array, n: number, theta: number, force: Float64Array): number {
-    const cx = this.#mx, cy = this.#my, hw = this.#hw, count = this.#count, child = this.#child;
+    // one interleaved record per node for locality: [com x, com y, squared cell width, count]
+    const size = this.#size, child = this.#child;
+    if (this.#packed.length < 4 * size) this.#packed = new Float64Array(4 * this.#cap);
+    const rec = this.#packed;
+    for (let id = 0; id < size; id++) {
+      const w = 2 * this.#hw[id];
+      rec[4 * id] = this.#mx[id], rec[4 * id + 1] = this.#my[id];
+      rec[4 * id + 2] = w * w, rec[4 * id + 3] = this.#count[id];
+    }
     const leafOf = this.#leafOf, stack = this.#stack;
     const t2 = theta * theta;
     let z = 0;
     for (let i = 0; i < n; i++) {
       const xi = y[2 * i], yi = y[2 * i + 1], own = leafOf[i];
       let sumW = 0, fx = 0, fy = 0, sp = 0;
-      stack[sp++] = 0;
+      if (child[0] < 0) { // every point at one place: one leaf, no force
+        sumW = rec[3] - 1;
+      } else stack[sp++] = 0;
+      // the stack holds cells to open; their children are summarised, visited as leaves, or pushed
       while (sp > 0) {
-        const node = stack[--sp];
-        let c = count[node];
-        const dx = xi - cx[node], dy = yi - cy[node];
-        const d2 = dx * dx + dy * dy;
-        const ch = child[node];
-        if (ch >= 0) {
-          const w = 2 * hw[node];
-          if (w * w >= t2 * d2) { // too close to summarise: open the cell
-            if (count[ch] > 0) stack[sp++] = ch;
-            if (count[ch + 1] > 0) stack[sp++] = ch + 1;
-            if (count[ch + 2] > 0) stack[sp++] = ch + 2;
-            if (count[ch + 3] > 0) stack[sp++] = ch + 3;
-            continue;
+        const ch = child[stack[--sp]];
+        for (let c = ch; c < ch + 4; c++) {
+          let cnt = rec[4 * c + 3];
+          if (cnt === 0) continue;
+          const dx = xi - rec[4 * c], dy = yi - rec[4 * c + 1];
+          const d2 = dx * dx + dy * dy;
+          if (child[c] >= 0) {
+            if (rec[4 * c + 2] >= t2 * d2) { // too close to summarise: open it later
+              stack[sp++] = c;
+              continue;
+            }
+          } else if (c === own) {
+            cnt -= 1; // a point does not repel itself
+            if (cnt === 0) continue;
           }
-        } else if (node === own) {
-          c -= 1; // a point does not repel itself
-          if (c === 0) continue;
+          const q = 1 / (1 + d2);
+          const cq = cnt * q;
+          sumW += cq;
+          const cqq = cq * q;
+          fx += cqq * dx;
+          fy += cqq * dy;
         }
-        const q = 1 / (1 + d2);
-        const cq = c * q;
-        sumW += cq;
-        const cqq = cq * q;
-        fx += cqq * dx;
-        fy += cqq * dy;
       }
       force[2 * i] = fx;
       force[2 * i + 1] = fy;

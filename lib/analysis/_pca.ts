@@ -27,16 +27,17 @@ export function pcaScores(
   for (let c = 0; c < d; c++) mean[c] /= n;
   for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) x[i * d + c] = data[i * d + c] - mean[c];
 
-  let v: Float64Array = new Float64Array(d * b); // [d, b]
+  // the block is kept as b rows of length d, so that every inner loop runs over contiguous memory
+  let v: Float64Array = new Float64Array(b * d); // [b, d]
   for (let t = 0; t < v.length; t++) v[t] = prng.normal();
-  orthonormalise(v, d, b);
+  orthonormaliseRows(v, b, d);
   let u: Float64Array = new Float64Array(n * b); // [n, b]
   for (let pass = 0; pass < PASSES; pass++) {
-    u = times(x, v, n, d, b); // X V
-    v = timesTransposed(x, u, n, d, b); // X^T (X V)
-    orthonormalise(v, d, b);
+    u = project(x, v, n, d, b); // X V
+    v = backProject(x, u, n, d, b); // (X^T (X V))^T
+    orthonormaliseRows(v, b, d);
   }
-  u = times(x, v, n, d, b); // [n, b], the data in the found subspace
+  u = project(x, v, n, d, b); // [n, b], the data in the found subspace
   // Rayleigh-Ritz: eigenvectors of the b x b matrix U^T U rotate the block onto the components
   const s = new Float64Array(b * b);
   for (let i = 0; i < n; i++) {
@@ -59,43 +60,49 @@ export function pcaScores(
   return out;
 }
 
-/** A [n, d] times B [d, b] -> [n, b]. */
-function times(a: Float64Array, m: Float64Array, n: number, d: number, b: number): Float64Array {
+/** X V^T for X [n, d] and the block V [b, d] -> [n, b]. */
+function project(x: Float64Array, v: Float64Array, n: number, d: number, b: number): Float64Array {
   const out = new Float64Array(n * b);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < d; c++) {
-      const av = a[i * d + c];
-      for (let p = 0; p < b; p++) out[i * b + p] += av * m[c * b + p];
+    const xo = i * d;
+    for (let p = 0; p < b; p++) {
+      const vo = p * d;
+      let s = 0;
+      for (let c = 0; c < d; c++) s += x[xo + c] * v[vo + c];
+      out[i * b + p] = s;
     }
   }
   return out;
 }
 
-/** A^T U for A [n, d], U [n, b] -> [d, b]. */
-function timesTransposed(a: Float64Array, u: Float64Array, n: number, d: number, b: number): Float64Array {
-  const out = new Float64Array(d * b);
+/** U^T X for X [n, d], U [n, b] -> [b, d]. */
+function backProject(x: Float64Array, u: Float64Array, n: number, d: number, b: number): Float64Array {
+  const out = new Float64Array(b * d);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < d; c++) {
-      const av = a[i * d + c];
-      for (let p = 0; p < b; p++) out[c * b + p] += av * u[i * b + p];
+    const xo = i * d;
+    for (let p = 0; p < b; p++) {
+      const w = u[i * b + p], oo = p * d;
+      for (let c = 0; c < d; c++) out[oo + c] += w * x[xo + c];
     }
   }
   return out;
 }
 
-/** Modified Gram-Schmidt on the columns of v [d, b]; a column with no new direction becomes zero. */
-function orthonormalise(v: Float64Array, d: number, b: number): void {
+/** Modified Gram-Schmidt on the rows of v [b, d]; a row with no new direction becomes zero. */
+function orthonormaliseRows(v: Float64Array, b: number, d: number): void {
   for (let p = 0; p < b; p++) {
+    const po = p * d;
     for (let q = 0; q < p; q++) {
+      const qo = q * d;
       let dot = 0;
-      for (let c = 0; c < d; c++) dot += v[c * b + p] * v[c * b + q];
-      for (let c = 0; c < d; c++) v[c * b + p] -= dot * v[c * b + q];
+      for (let c = 0; c < d; c++) dot += v[po + c] * v[qo + c];
+      for (let c = 0; c < d; c++) v[po + c] -= dot * v[qo + c];
     }
     let norm = 0;
-    for (let c = 0; c < d; c++) norm += v[c * b + p] ** 2;
+    for (let c = 0; c < d; c++) norm += v[po + c] * v[po + c];
     norm = Math.sqrt(norm);
     const scale = norm > 1e-300 ? 1 / norm : 0;
-    for (let c = 0; c < d; c++) v[c * b + p] *= scale;
+    for (let c = 0; c < d; c++) v[po + c] *= scale;
   }
 }
 

@@ -157,6 +157,10 @@ function initialEmbedding(data: Float32Array, shape: [number, number], init: "pc
     s = Math.sqrt(s / n);
     if (s > 0) {
       for (let t = 0; t < 2 * n; t++) y[t] *= 1e-4 / s;
+      // data of rank 1 has no second component: without a spread there the embedding would stay on a line
+      let spread2 = 0;
+      for (let i = 0; i < n; i++) spread2 = Math.max(spread2, Math.abs(y[2 * i + 1]));
+      if (spread2 < 1e-12) { for (let i = 0; i < n; i++) y[2 * i + 1] = prng.normal(0, 1e-4); }
       return y;
     } // constant data has no principal direction: fall back to random
   }

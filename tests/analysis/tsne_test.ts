@@ -84,3 +84,15 @@ Deno.test("tsne() with engine tsne-js runs the npm package, seeded, and reports 
   assert.ok(knnAccuracy(a.embedding, labels, 5) > 0.6, `${knnAccuracy(a.embedding, labels, 5)}`);
   assert.deepEqual(progress, [0, 50, 100]);
 });
+
+Deno.test("tsne() stays finite on constant data, duplicate rows and rank-1 data (which still spreads in 2-D)", async () => {
+  const constant = await tsne(new Float32Array(40).fill(2), [10, 4], { perplexity: 2, iterations: 100 });
+  assert.ok(constant.embedding.every(Number.isFinite) && Number.isFinite(constant.kl));
+  const dups = new Float32Array(200).map((_, t) => Math.floor(t / 40)); // 5 groups of 20 identical rows
+  const r = await tsne(dups, [100, 2], { perplexity: 5, iterations: 100 });
+  assert.ok(r.embedding.every(Number.isFinite) && Number.isFinite(r.kl));
+  const line = new Float32Array(40).map((_, t) => Math.floor(t / 2)); // rows (k, k): rank 1
+  const l = await tsne(line, [20, 2], { perplexity: 3, iterations: 100 });
+  const ys = Array.from({ length: 20 }, (_, i) => l.embedding[2 * i + 1]);
+  assert.ok(Math.max(...ys) - Math.min(...ys) > 1e-3, "second coordinate is not stuck at 0");
+});

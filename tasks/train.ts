@@ -2,25 +2,33 @@
 import { existsSync, readFileSync } from "node:fs";
 import { boolFlag, exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "../lib/config.ts";
-import type { EpochMetrics, TrainEvent } from "../lib/train/trainer.ts";
-
-type TrainEventLike = TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics };
+import type { RunEvent } from "../lib/train/run.ts";
 
 const HELP = `Train Ada-DF and write a run folder.
 
 Usage: deno task train [flags]
 
-  --dataset synth|raf-db|affectnet|sfew|fer2013|ferplus|folder   (default synth; only synth is readable yet)
-  --data-path DIR          where a real data set lies
+  --dataset synth|raf-db|affectnet|sfew|fer2013|ferplus|folder   (default synth, generated)
+                           a data set brings its published t, beta, batch size, sampling, TenCrop
+                           (raf-db t .7 beta 3; affectnet t .5 beta 5, class-balanced epochs;
+                           sfew t .5 beta 5, batch 16, TenCrop 224 from 256); flags override them
+  --data-path DIR          where a real data set lies, in its distributed layout (data/README.md)
+  --cache memory|disk|auto where decoded faces live (auto: memory under 2 GiB; disk: data/cache/datasets)
+  --affectnet-classes 7|8  AffectNet-7 (default, contempt dropped) or 8
+  --balanced-sampling true|false   class-balanced epochs (default true for affectnet)
+  --ten-crop true|false    TenCrop in training and at test time (default true for sfew)
   --mode adadf|baseline|class|label   the method or an ablation row of Table 2 (default adadf)
   --backbone resnet18|resnet50        (default resnet18)
   --width N                channels of conv1/layer1 (64 = torchvision; SynthFER default 16)
   --epochs N  --batch-size N  --lr X  --lr-gamma X
   --threshold T  --beta B  --min-weight W  --max-weight W  --margin D  --tops F
   --threshold-rows paper|code   --detach-targets true|false   --attention-on logits|features
-  --image-size S           input size (SynthFER default 48)
+  --image-size S           model input size (default 100; SynthFER 48; SFEW 224, the crop of a 256 face)
   --freeze-stem true|false|auto   (auto: frozen with pretrained weights, trained from random ones)
   --noise RATE             flip this fraction of training labels per class (seeded)
+  --noise-file FILE        a noisy label list (EAC's EmoLabel/noise01.txt format) for the training images
+  --pretrained FILE        start from weights: a ResNet state_dict (resnet18_msceleb.pth), an official
+                           Ada-DF checkpoint, or a toolkit .safetensors; the stem is then frozen
   --seed N                 (default 1)
   --backend auto|tensorflow|webgpu|wasm|cpu   (default auto)
   --synth-seed N (data set seed, default 0)  --synth-train N  --synth-test N  --synth-annotators K  --synth-ambiguous F  --synth-difficulty easy|normal
@@ -57,6 +65,10 @@ function flagsToLayer(v: Record<string, string | boolean | undefined>): Record<s
     imageSize: numberFlag("image-size", s("image-size"), true),
     noise: numberFlag("noise", s("noise")),
     noiseFile: s("noise-file"),
+    cache: s("cache"),
+    affectnetClasses: numberFlag("affectnet-classes", s("affectnet-classes"), true),
+    balancedSampling: boolFlag("balanced-sampling", s("balanced-sampling")),
+    tenCrop: boolFlag("ten-crop", s("ten-crop")),
     seed: numberFlag("seed", s("seed"), true),
     backend: s("backend"),
     pretrained: s("pretrained"),
@@ -101,6 +113,10 @@ const STRING_FLAGS = [
   "freeze-stem",
   "noise",
   "noise-file",
+  "cache",
+  "affectnet-classes",
+  "balanced-sampling",
+  "ten-crop",
   "seed",
   "backend",
   "pretrained",
@@ -130,12 +146,6 @@ async function main(args: string[]) {
   }
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument '${positionals[0]}'; train takes flags only (see --help)`);
-  }
-  if (values["pretrained"] !== undefined) {
-    throw new UsageError("--pretrained is not implemented yet (PyTorch weight import is a later issue)");
-  }
-  if (values["noise-file"] !== undefined) {
-    throw new UsageError("--noise-file is not implemented yet (real data sets are a later issue)");
   }
   let fileLayer: Partial<TrainConfig> = {};
   if (values.config !== undefined) {
@@ -183,9 +193,19 @@ async function main(args: string[]) {
   const runOptions = {
     shouldStop: () => stopRequested,
     faultNanAtEpoch: fault !== undefined ? Number(fault) : undefined,
-    onEvent: (e: TrainEventLike) => {
+    onEvent: (e: RunEvent) => {
       if (e.type === "log") console.error(e.message);
-      else if (e.type === "step" && !quiet) {
+      else if (e.type === "load" && !quiet) {
+        const what = e.phase === "generate"
+          ? "generating SynthFER faces"
+          : e.phase === "decode"
+          ? "decoding faces"
+          : e.phase === "check"
+          ? "finding the image files"
+          : "reading the labels";
+        bar.update(`${what}: ${e.done}/${e.total}`, e.total > 0 ? e.done / e.total : 1, e.done === e.total);
+        if (e.phase === "decode" && e.done === e.total) bar.done(`decoded ${e.total} faces`);
+      } else if (e.type === "step" && !quiet) {
         bar.update(
           `epoch ${e.epoch}/${epochs} step ${e.step}/${e.steps} loss ${e.loss.toFixed(4)} acc ${
             (e.accuracy * 100).toFixed(1)

@@ -6,15 +6,21 @@
  * Run folder (README "Run folder"):
  *   config.json, metrics.jsonl, class_distributions.jsonl, attention.jsonl,
  *   tracked.jsonl, features.npy + features.json, weights_last.safetensors,
- *   weights_best.safetensors, summary.json.
+ *   weights_best.safetensors, summary.json; noisy_labels.json (with --noise or
+ *   --noise-file), skipped_images.json (real data sets: images that could not be decoded).
+ *
+ * Bad input (a data set that cannot be read, a bad weights file) throws before the run
+ * folder is created, so none is left behind.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
-import { resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
+import { decodeSize, resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
 import { CLASSES } from "../data/classes.ts";
 import { loadSynthFer } from "../data/synthfer.ts";
-import { flipLabels } from "../data/label_noise.ts";
+import { applyNoiseFile, flipLabels, parseNoiseFile } from "../data/label_noise.ts";
+import { loadFerDataset, type SkippedImage } from "../data/dataset.ts";
+import { loadPretrainedInto } from "../model/weights_import.ts";
 import type { ImageSplit } from "../data/batches.ts";
 import { AdaDfNet } from "../model/adadf_net.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
@@ -64,17 +70,43 @@ export function defaultRunDir(cfg: TrainConfig): string {
   return join("runs", `${cfg.dataset}-${cfg.mode}-s${cfg.seed}-${stamp}`);
 }
 
-/** The data a run trains on, in memory. `flipped`: indices of training labels changed by `--noise`. */
+/**
+ * The data a run trains on. `flipped`: indices of training labels changed by `--noise` or
+ * `--noise-file` (with `flippedFrom`, their labels before). `imageSize` is the side of the
+ * stored faces (`decodeSize(cfg)`: with TenCrop larger than the input). `close()` releases
+ * the image stores (disk caches).
+ */
 export interface RunData {
   train: ImageSplit;
   test: ImageSplit;
   flipped: number[];
+  /** the original labels of the flipped samples, same order as `flipped` */
+  flippedFrom: number[];
   numClasses: number;
   imageSize: number;
+  /** class names, in label order (CLASSES; AffectNet-8 adds contempt) */
+  classes: readonly string[];
+  /** sample ids of the training split (real data sets: the names noise files use) */
+  trainIds?: string[];
+  /** images listed by the data set that could not be used */
+  skipped: SkippedImage[];
+  close: () => void;
 }
 
-/** Loads the configured data set into memory (SynthFER today). */
-export async function loadData(cfg: TrainConfig, log: (m: string) => void = () => {}): Promise<RunData> {
+/** Progress of loading: `phase` "generate" (SynthFER) or loadFerDataset's "index", "check", "decode". */
+export type LoadProgress = (done: number, total: number, phase: string) => void;
+
+/**
+ * Loads the configured data set: SynthFER (generated and cached) or a real one from
+ * `cfg.dataPath` (lib/data/dataset.ts), then applies `--noise` or `--noise-file` to the
+ * training labels. Throws a RangeError (DatasetError) with a one-line message for bad input.
+ */
+export async function loadData(
+  cfg: TrainConfig,
+  log: (m: string) => void = () => {},
+  onProgress?: LoadProgress,
+): Promise<RunData> {
+  if (cfg.dataset !== "synth") return await loadRealData(cfg, log, onProgress);
   const ds = await loadSynthFer({
     seed: cfg.synth.seed,
     trainSize: cfg.synth.trainSize,
@@ -84,7 +116,8 @@ export async function loadData(cfg: TrainConfig, log: (m: string) => void = () =
     ambiguousFraction: cfg.synth.ambiguousFraction,
     difficulty: cfg.synth.difficulty,
   }, (done, total) => {
-    if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) {
+    if (onProgress) onProgress(done, total, "generate");
+    else if (done === total || done % Math.max(1, Math.round(total / 10)) === 0) {
       log(`generating SynthFER: ${done}/${total} faces`);
     }
   });
@@ -96,7 +129,85 @@ export async function loadData(cfg: TrainConfig, log: (m: string) => void = () =
     train = { ...ds.train, labels: r.labels };
     flipped = Array.from(r.flipped);
   }
-  return { train, test: ds.test as ImageSplit, flipped, numClasses: CLASSES.length, imageSize: cfg.imageSize };
+  return {
+    train,
+    test: ds.test as ImageSplit,
+    flipped,
+    flippedFrom: flipped.map((i) => ds.train.labels[i]),
+    numClasses: CLASSES.length,
+    imageSize: cfg.imageSize,
+    classes: CLASSES,
+    skipped: [],
+    close: () => {},
+  };
+}
+
+async function loadRealData(cfg: TrainConfig, log: (m: string) => void, onProgress?: LoadProgress): Promise<RunData> {
+  // read and check the noise file before decoding anything
+  const noiseEntries = cfg.noiseFile === null ? undefined : parseNoiseFile(readNoiseFile(cfg.noiseFile), cfg.noiseFile);
+  const size = decodeSize(cfg);
+  const ds = await loadFerDataset({
+    dataset: cfg.dataset as Exclude<TrainConfig["dataset"], "synth">,
+    dataPath: cfg.dataPath!,
+    imageSize: size,
+    cache: cfg.cache,
+    affectnetClasses: cfg.affectnetClasses,
+    onProgress,
+  });
+  const close = () => {
+    ds.train.images.close();
+    ds.test.images.close();
+  };
+  try {
+    const numClasses = ds.classes.length;
+    log(
+      `${cfg.dataset}: ${ds.train.labels.length} training and ${ds.test.labels.length} test faces at ${size}x${size}` +
+        ` (${ds.cache.kind}${ds.cache.kind === "disk" ? (ds.cache.reused ? ", cache reused" : ", cache built") : ""})` +
+        (ds.skipped.length > 0 ? `; ${ds.skipped.length} images skipped (skipped_images.json)` : ""),
+    );
+    for (const note of ds.index.notes ?? []) log(`${cfg.dataset}: ${note}`);
+    const crowd = (s: { crowd?: Float32Array }) => numClasses === 7 ? s.crowd : undefined;
+    let labels = ds.train.labels;
+    let flipped: number[] = [];
+    if (cfg.noise > 0) {
+      const r = flipLabels(labels, cfg.noise, numClasses, new Prng(cfg.seed + 7919));
+      labels = r.labels;
+      flipped = Array.from(r.flipped);
+    } else if (noiseEntries !== undefined) {
+      const r = applyNoiseFile({ ids: ds.train.ids, labels }, noiseEntries, {
+        skipped: ds.skipped.filter((k) => k.split === "train").map((k) => k.id),
+        numClasses,
+      });
+      labels = r.labels;
+      flipped = Array.from(r.flipped);
+      log(`${cfg.noiseFile}: ${flipped.length} of ${labels.length} training labels changed`);
+    }
+    const train: ImageSplit = { images: ds.train.images, labels, trueDistributions: crowd(ds.train) };
+    const test: ImageSplit = { images: ds.test.images, labels: ds.test.labels, trueDistributions: crowd(ds.test) };
+    return {
+      train,
+      test,
+      flipped,
+      flippedFrom: flipped.map((i) => ds.train.labels[i]),
+      numClasses,
+      imageSize: size,
+      classes: ds.classes,
+      trainIds: ds.train.ids,
+      skipped: ds.skipped,
+      close,
+    };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+function readNoiseFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new RangeError(`--noise-file ${path} cannot be read: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 function architectureName(cfg: TrainConfig): string {
@@ -106,9 +217,16 @@ function architectureName(cfg: TrainConfig): string {
     : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
 }
 
+/** Everything `runTraining` reports: the loop's events, log lines, finished epochs, loading progress. */
+export type RunEvent =
+  | TrainEvent
+  | { type: "log"; message: string }
+  | { type: "epoch"; metrics: EpochMetrics }
+  | { type: "load"; done: number; total: number; phase: string };
+
 export interface RunOptions {
   /** progress and log lines (the CLI prints them; a notebook may show them in place) */
-  onEvent?: (e: TrainEvent | { type: "log"; message: string } | { type: "epoch"; metrics: EpochMetrics }) => void;
+  onEvent?: (e: RunEvent) => void;
   /** checked after every step: true stops the run after that step (Ctrl-C); resume redoes the epoch */
   shouldStop?: () => boolean;
   /** for tests: poison the target classifier with NaN at the start of this epoch */
@@ -135,7 +253,7 @@ export function readRunConfig(dir: string): TrainConfig {
   const path = join(dir, "config.json");
   if (!existsSync(path)) throw new RangeError(`${dir} is not a run folder: it has no config.json`);
   const raw = JSON.parse(readFileSync(path, "utf8"));
-  for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes"]) delete raw[k];
+  for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes", "decodeSize"]) delete raw[k];
   return resolveConfig(raw);
 }
 
@@ -172,23 +290,57 @@ async function execute(
   const t0 = performance.now();
   const choice: BackendChoice = await initBackend(cfg.backend);
   log(`backend: ${choice.backend} (${choice.reason})`);
-  const data = await loadData(cfg, log);
-  // only now that backend and data are good: no empty run folder is left behind by bad input
+  const data = await loadData(cfg, log, (done, total, phase) => emit({ type: "load", done, total, phase }));
+  let net: AdaDfNet | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
-    writeFileAtomic(join(dir, ".write-test"), "ok");
-    rmSync(join(dir, ".write-test"));
+    net = new AdaDfNet({
+      backbone: cfg.backbone,
+      width: cfg.width,
+      numClasses: data.numClasses,
+      attentionOn: cfg.attentionOn,
+    }, {
+      seed: cfg.seed,
+    });
+    if (cfg.pretrained !== null && !checkpoint) {
+      // Class distributions an official checkpoint carries are not used: train.py starts every
+      // training from the threshold rows and re-mines after each epoch.
+      const r = await loadPretrainedInto(net, cfg.pretrained, { onNotice: log });
+      log(
+        `pretrained: ${cfg.pretrained} (${r.kind === "resnet" ? "ResNet" : r.kind === "adadf" ? "Ada-DF" : "toolkit"}` +
+          ` weights, ${r.loaded.length} tensors loaded${r.skipped.length ? `, skipped ${r.skipped.join(", ")}` : ""})`,
+      );
+    }
+    // only now that backend, data and weights are good: no empty run folder is left behind by bad input
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(join(dir, ".write-test"), "ok");
+      rmSync(join(dir, ".write-test"));
+    } catch (e) {
+      throw new Error(`cannot write into the run folder ${dir}: ${(e as Error).message.split("\n")[0]}`);
+    }
   } catch (e) {
-    throw new Error(`cannot write into the run folder ${dir}: ${(e as Error).message.split("\n")[0]}`);
+    net?.dispose();
+    data.close();
+    throw e;
   }
-  const net = new AdaDfNet({
-    backbone: cfg.backbone,
-    width: cfg.width,
-    numClasses: data.numClasses,
-    attentionOn: cfg.attentionOn,
-  }, {
-    seed: cfg.seed,
-  });
+  return await executeLoaded(cfg, dir, checkpoint, { net, data, choice, t0, emit, options });
+}
+
+async function executeLoaded(
+  cfg: TrainConfig,
+  dir: string,
+  checkpoint: LoadedCheckpoint | undefined,
+  ctx: {
+    net: AdaDfNet;
+    data: RunData;
+    choice: BackendChoice;
+    t0: number;
+    emit: (e: RunEvent) => void;
+    options: RunOptions;
+  },
+): Promise<RunSummary> {
+  const { net, data, choice, t0, emit, options } = ctx;
+  const log = (message: string) => emit({ type: "log", message });
   const architecture = architectureName(cfg);
   log(
     `model: ${architecture}, ${
@@ -208,14 +360,29 @@ async function execute(
           resolvedBackend: choice.backend,
           backendReason: choice.reason,
           stemFrozen: stemFrozen(cfg),
-          classes: CLASSES,
+          classes: data.classes,
+          decodeSize: data.imageSize,
         },
         null,
         2,
       ) + "\n",
     );
-    if (data.flipped.length > 0) {
-      write("noisy_labels.json", JSON.stringify({ rate: cfg.noise, flipped: data.flipped }) + "\n");
+    if (cfg.noise > 0 || cfg.noiseFile !== null) {
+      // flipped: training-split indices; from/to: labels before and after; ids: their names (real data)
+      write(
+        "noisy_labels.json",
+        JSON.stringify({
+          rate: cfg.noise,
+          ...(cfg.noiseFile !== null ? { file: cfg.noiseFile } : {}),
+          flipped: data.flipped,
+          from: data.flippedFrom,
+          to: data.flipped.map((i) => data.train.labels[i]),
+          ...(data.trainIds ? { ids: data.flipped.map((i) => data.trainIds![i]) } : {}),
+        }) + "\n",
+      );
+    }
+    if (data.skipped.length > 0 || cfg.dataset !== "synth") {
+      write("skipped_images.json", JSON.stringify(data.skipped, null, 1) + "\n");
     }
   }
 
@@ -279,7 +446,7 @@ async function execute(
         epoch: r.metrics.epoch,
         branch: "target",
         shape: [n, r.test.featureDim],
-        classes: CLASSES,
+        classes: data.classes,
         labels: Array.from(data.test.labels),
         predictions: Array.from({ length: n }, (_, i) => argmax(r.test.logits, i * data.numClasses, data.numClasses)),
         attention: Array.from(r.test.attention),
@@ -324,7 +491,7 @@ async function execute(
       wallSeconds: earlierSeconds + (performance.now() - t0) / 1000,
       backend: choice.backend,
       backendReason: choice.reason,
-      skippedImages: 0,
+      skippedImages: data.skipped.length,
       architecture,
       parameterCount: net.parameterCount(),
       inputSize: cfg.imageSize,
@@ -336,5 +503,6 @@ async function execute(
     return summary;
   } finally {
     net.dispose();
+    data.close();
   }
 }

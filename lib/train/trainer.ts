@@ -10,6 +10,10 @@ import { stemFrozen, type TrainConfig } from "../config.ts";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
 import { Prng } from "../util/prng.ts";
+import { BatchPipeline } from "../data/pipeline.ts";
+import { balancedEpochIndices } from "../data/sampling.ts";
+import { meanOverCrops } from "../data/augment/tencrop.ts";
+import type { AugmentOptions } from "../data/augment/prepare.ts";
 import { lossWeights } from "../method/loss_weights.ts";
 import { initialClassDistributions, mineClassDistributions } from "../method/class_distributions.ts";
 import { attentionStatistics } from "../method/attention_statistics.ts";
@@ -72,8 +76,25 @@ export interface EpochResult {
   test: { logits: Float32Array; features: Float32Array; attention: Float32Array; featureDim: number };
 }
 
+/**
+ * Progress of the loop. A step event carries the running means of the epoch so far (`loss`,
+ * `accuracy`) and this step's own loss parts and loss weights (`ce`, `kld`, `rr`, `a1`, `a2`:
+ * what train.py's per-step trace logs).
+ */
 export type TrainEvent =
-  | { type: "step"; epoch: number; step: number; steps: number; loss: number; accuracy: number }
+  | {
+    type: "step";
+    epoch: number;
+    step: number;
+    steps: number;
+    loss: number;
+    accuracy: number;
+    ce: number;
+    kld: number;
+    rr: number;
+    a1: number;
+    a2: number;
+  }
   | { type: "phase"; epoch: number; phase: "train" | "mine" | "test" };
 
 export interface TrainHooks {
@@ -108,11 +129,29 @@ export class InterruptedError extends Error {
   }
 }
 
+/** What the loop trains on. `imageSize` is the side S of the stored images (with TenCrop larger than the input). */
 export interface TrainData {
   train: ImageSplit;
   test: ImageSplit;
   numClasses: number;
   imageSize: number;
+}
+
+/** The training batches of one epoch: shuffled (or class-balanced, AffectNet), the last partial batch dropped. */
+export function trainingBatches(labels: Int32Array, cfg: TrainConfig, prng: Prng): Int32Array[] {
+  if (!cfg.balancedSampling) {
+    return epochBatches(labels.length, cfg.batchSize, { prng: cfg.shuffle ? prng : undefined, dropLast: true });
+  }
+  // official dataset.py CustomDownSampler + DataLoader(drop_last=True)
+  const order = balancedEpochIndices(labels, prng);
+  const out: Int32Array[] = [];
+  for (let i = 0; i + cfg.batchSize <= order.length; i += cfg.batchSize) out.push(order.subarray(i, i + cfg.batchSize));
+  return out;
+}
+
+/** Mean over the `crops` adjacent rows of each image: [B * crops * D] -> [B * D] (identity for 1 crop). */
+function cropMean(a: Float32Array, crops: number, dim: number): Float32Array {
+  return crops === 1 ? a : meanOverCrops(a, { crops, classes: dim });
 }
 
 /** Picks tracked training samples: half clear, half ambiguous (by the true distribution where known), spread over classes. */
@@ -182,6 +221,13 @@ export async function trainAdaDf(
 ): Promise<EpochMetrics[]> {
   const C = data.numClasses;
   const S = data.imageSize;
+  // TenCrop (SFEW): S is the decoded side (256 for 224 crops), the crops are the input
+  const tenCrop = cfg.tenCrop ? cfg.imageSize : undefined;
+  const crops = tenCrop === undefined ? 1 : 10;
+  // SFEW's official loader: rand-m3-n5-mstd0.5 on every crop (others: rand-m5-n3-mstd0.5)
+  const augment: AugmentOptions = cfg.dataset === "sfew"
+    ? { ...cfg.augment, randAugmentOptions: { n: 5, m: 3, mstd: 0.5 } }
+    : cfg.augment;
   const root = new Prng(cfg.seed);
   const shufflePrng = root.fork();
   const augPrng = root.fork();
@@ -203,6 +249,9 @@ export async function trainAdaDf(
     first = resume.snapshot.epoch + 1;
   }
 
+  // prepares batch s + 1 (RandAugment, flip, erasing) in a worker while batch s trains;
+  // augPrng ends every epoch exactly as if the batches were prepared here (checkpoints, --resume)
+  const pipeline = new BatchPipeline(data.train, { imageSize: S, augment, prng: augPrng, tenCrop, workers: 1 });
   try {
     for (let epoch = first; epoch <= cfg.epochs; epoch++) {
       const t0 = performance.now();
@@ -214,17 +263,19 @@ export async function trainAdaDf(
 
       // ---- train one epoch ---------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
-      const batches = epochBatches(nTrain, cfg.batchSize, {
-        prng: cfg.shuffle ? shufflePrng : undefined,
-        dropLast: true,
-      });
+      const batches = trainingBatches(data.train.labels, cfg, shufflePrng);
       if (batches.length === 0) {
-        throw new RangeError(`the training set has ${nTrain} images, fewer than one batch of ${cfg.batchSize}`);
+        throw new RangeError(
+          `the training set has ${nTrain} images${
+            cfg.balancedSampling ? " (class-balanced: 7 x the smallest class per epoch)" : ""
+          }, fewer than one batch of ${cfg.batchSize}`,
+        );
       }
       const classDist = tf.tensor2d(classRows); // [C, C]
       const sums = { total: 0, ce: 0, kld: 0, rr: 0, correct: 0, seen: 0 };
-      for (let s = 0; s < batches.length; s++) {
-        const host = makeBatch(data.train, batches[s], { imageSize: S, augment: cfg.augment, prng: augPrng });
+      let s = -1;
+      for await (const host of pipeline.epoch(batches)) {
+        s++;
         const t = toTensors(host);
         const r = await trainStepAsync(net, t, {
           optimizer,
@@ -239,6 +290,8 @@ export async function trainAdaDf(
             minWeight: cfg.minWeight,
             maxWeight: cfg.maxWeight,
             detachTargets: cfg.detachTargets,
+            // TenCrop: 10 rows per image, but RR groups and the KL divisor use the batch size (train.py)
+            ...(crops > 1 ? { rrBatchSize: host.labels.length / crops, klDivisor: host.labels.length / crops } : {}),
           },
         });
         tf.dispose([t.x, t.labels]);
@@ -264,6 +317,11 @@ export async function trainAdaDf(
           steps: batches.length,
           loss: sums.total / sums.seen,
           accuracy: sums.correct / sums.seen,
+          ce: r.ce,
+          kld: r.kld,
+          rr: r.rr,
+          a1: r.a1,
+          a2: r.a2,
         });
         await new Promise((r) => setTimeout(r, 0)); // lets signals and notebook output through
         if (hooks.shouldStop?.()) {
@@ -275,20 +333,22 @@ export async function trainAdaDf(
 
       // ---- eval-mode pass over the training set: mining and attention statistics ------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "mine" });
-      const aux = emptyAuxPass(nTrain, C);
-      const order = new Int32Array(nTrain);
+      // with TenCrop every crop counts as a sample with its image's label (the loader repeats labels)
+      const aux = emptyAuxPass(nTrain * crops, C);
+      const order = new Int32Array(nTrain * crops);
       let filled = 0;
       for (const idx of epochBatches(nTrain, cfg.batchSize, { dropLast: false })) {
         const host = makeBatch(data.train, idx, {
           imageSize: S,
-          augment: cfg.miningAugment ? cfg.augment : undefined,
+          augment: cfg.miningAugment ? augment : undefined,
           prng: cfg.miningAugment ? augPrng : undefined,
+          tenCrop,
         });
         const t = toTensors(host);
         await auxPassBatch(net, t, aux, filled);
         tf.dispose([t.x, t.labels]);
-        order.set(idx, filled);
-        filled += idx.length;
+        order.set(host.indices, filled);
+        filled += host.indices.length;
         await Promise.resolve();
       }
       const labels = Int32Array.from(order, (i) => data.train.labels[i]);
@@ -306,14 +366,19 @@ export async function trainAdaDf(
       }
       classRows = mined.rows;
 
-      // ---- tracked samples (no augmentation) ---------------------------------------------------
+      // ---- tracked samples (no augmentation; TenCrop: mean over the crops) ----------------------
       const trackedRecords: TrackedSampleRecord[] = [];
       if (tracked.length > 0) {
-        const host = makeBatch(data.train, tracked, { imageSize: S });
+        const host = makeBatch(data.train, tracked, { imageSize: S, tenCrop });
         const t = toTensors(host);
-        const tr = emptyAuxPass(tracked.length, C);
-        await auxPassBatch(net, t, tr, 0);
+        const pass = emptyAuxPass(tracked.length * crops, C);
+        await auxPassBatch(net, t, pass, 0);
         tf.dispose([t.x, t.labels]);
+        const tr = {
+          auxProbs: cropMean(pass.auxProbs, crops, C),
+          wAux: cropMean(pass.wAux, crops, 1),
+          wTar: cropMean(pass.wTar, crops, 1),
+        };
         tracked.forEach((index, k) => {
           const label = data.train.labels[index];
           const avg = (tr.wAux[k] + tr.wTar[k]) / 2;
@@ -339,7 +404,12 @@ export async function trainAdaDf(
 
       // ---- test: target branch only ------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "test" });
-      const test = await evaluateTarget(net, data.test, { imageSize: S, batchSize: cfg.batchSize, numClasses: C });
+      const test = await evaluateTarget(net, data.test, {
+        imageSize: S,
+        batchSize: cfg.batchSize,
+        numClasses: C,
+        tenCrop,
+      });
 
       const metrics: EpochMetrics = {
         epoch,
@@ -351,7 +421,7 @@ export async function trainAdaDf(
         lossKld: sums.kld / sums.seen,
         lossRr: sums.rr / sums.seen,
         trainStepAccuracy: sums.correct / sums.seen,
-        trainAccuracy: (cfg.mode === "baseline" ? aux.correctTarget : aux.correct) / nTrain,
+        trainAccuracy: (cfg.mode === "baseline" ? aux.correctTarget : aux.correct) / (nTrain * crops),
         testAccuracy: test.accuracy,
         ...(test.accuracyTrue !== undefined ? { testAccuracyTrue: test.accuracyTrue } : {}),
         seconds: (performance.now() - t0) / 1000,
@@ -384,6 +454,7 @@ export async function trainAdaDf(
       );
     }
   } finally {
+    pipeline.close();
     optimizer.dispose();
   }
   return history;
@@ -402,11 +473,16 @@ export interface TargetEvaluation {
   featureDim: number;
 }
 
-/** Target-branch evaluation of a split: accuracy (and against the true argmax where known), logits, features. */
+/**
+ * Target-branch evaluation of a split: accuracy (and against the true argmax where known),
+ * logits, features. `imageSize` is the stored side; with `tenCrop` (the crop side) each
+ * image's logits, attention and features are the means over its ten crops (train.py's
+ * test-time `view(bs, ncrops, -1).mean(1)`).
+ */
 export async function evaluateTarget(
   net: AdaDfNet,
   split: ImageSplit,
-  options: { imageSize: number; batchSize: number; numClasses: number },
+  options: { imageSize: number; batchSize: number; numClasses: number; tenCrop?: number },
 ): Promise<TargetEvaluation> {
   const C = options.numClasses;
   const n = split.labels.length;
@@ -416,16 +492,17 @@ export async function evaluateTarget(
   let featureDim = 0;
   let offset = 0;
   for (const idx of epochBatches(n, options.batchSize, { dropLast: false })) {
-    const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize }));
+    const crops = options.tenCrop === undefined ? 1 : 10;
+    const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize, tenCrop: options.tenCrop }));
     const o = await targetBatchAsync(net, t.x);
     tf.dispose([t.x, t.labels]);
     if (featureDim === 0) {
-      featureDim = o.features.length / idx.length;
+      featureDim = o.features.length / (idx.length * crops);
       features = new Float32Array(n * featureDim);
     }
-    logits.set(o.logits, offset * C);
-    attention.set(o.attention, offset);
-    features.set(o.features, offset * featureDim);
+    logits.set(cropMean(o.logits, crops, C), offset * C);
+    attention.set(cropMean(o.attention, crops, 1), offset);
+    features.set(cropMean(o.features, crops, featureDim), offset * featureDim);
     offset += idx.length;
   }
   let correct = 0;

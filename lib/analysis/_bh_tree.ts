@@ -17,7 +17,8 @@ export class QuadTree {
   // index of the first of 4 contiguous children (-1 for a leaf), first point of a leaf (-1 if empty)
   #cx = new Float64Array(0);
   #cy = new Float64Array(0);
-  #hw = new Float64Array(0);
+  #hx = new Float64Array(0);
+  #hy = new Float64Array(0);
   #mx = new Float64Array(0);
   #my = new Float64Array(0);
   #count = new Int32Array(0);
@@ -52,22 +53,23 @@ export class QuadTree {
       b.set(a);
       return b;
     };
-    this.#cx = copyF(this.#cx), this.#cy = copyF(this.#cy), this.#hw = copyF(this.#hw);
+    this.#cx = copyF(this.#cx), this.#cy = copyF(this.#cy), this.#hx = copyF(this.#hx), this.#hy = copyF(this.#hy);
     this.#mx = copyF(this.#mx), this.#my = copyF(this.#my);
     this.#count = copyI(this.#count), this.#child = copyI(this.#child), this.#point = copyI(this.#point);
     this.#cap = cap;
   }
 
-  #newNodes(cx: number, cy: number, hw: number, howMany: 1 | 4): number {
+  #newNodes(cx: number, cy: number, hx: number, hy: number, howMany: 1 | 4): number {
     if (this.#size + howMany > this.#cap) this.#grow(2 * this.#cap);
     const first = this.#size;
     for (let q = 0; q < howMany; q++) {
       const id = first + q;
       // children in quadrant order: bit 0 = right half (x >= cx), bit 1 = upper half (y >= cy)
-      const h = howMany === 1 ? hw : hw / 2;
-      this.#cx[id] = howMany === 1 ? cx : cx + (q & 1 ? h : -h);
-      this.#cy[id] = howMany === 1 ? cy : cy + (q & 2 ? h : -h);
-      this.#hw[id] = h;
+      const gx = howMany === 1 ? hx : hx / 2, gy = howMany === 1 ? hy : hy / 2;
+      this.#cx[id] = howMany === 1 ? cx : cx + (q & 1 ? gx : -gx);
+      this.#cy[id] = howMany === 1 ? cy : cy + (q & 2 ? gy : -gy);
+      this.#hx[id] = gx;
+      this.#hy[id] = gy;
       this.#mx[id] = 0;
       this.#my[id] = 0;
       this.#count[id] = 0;
@@ -88,10 +90,11 @@ export class QuadTree {
       if (b < y0) y0 = b;
       if (b > y1) y1 = b;
     }
-    const half = Math.max(x1 - x0, y1 - y0) / 2;
     this.#size = 0;
-    // a little larger than the bounding box so that every point is strictly inside
-    this.#newNodes((x0 + x1) / 2, (y0 + y1) / 2, half * (1 + 1e-6) + 1e-12, 1);
+    // the root is the bounding box (a rectangle, as scikit-learn's), a little larger so that every
+    // point is strictly inside; cells halve both sides, and the opening test uses the longer one
+    const hx = (x1 - x0) / 2 * (1 + 1e-6) + 1e-12, hy = (y1 - y0) / 2 * (1 + 1e-6) + 1e-12;
+    this.#newNodes((x0 + x1) / 2, (y0 + y1) / 2, hx, hy, 1);
     for (let p = 0; p < n; p++) this.#insert(y, p);
     const count = this.#count, mx = this.#mx, my = this.#my;
     for (let id = 0; id < this.#size; id++) {
@@ -133,7 +136,7 @@ export class QuadTree {
         return;
       }
       // split the leaf: its points (all at one place) move to one child, then p goes on down
-      const kids = this.#newNodes(this.#cx[node], this.#cy[node], this.#hw[node], 4);
+      const kids = this.#newNodes(this.#cx[node], this.#cy[node], this.#hx[node], this.#hy[node], 4);
       const to = kids + (fx >= this.#cx[node] ? 1 : 0) + (fy >= this.#cy[node] ? 2 : 0);
       this.#child[node] = kids;
       this.#count[to] = this.#count[node];
@@ -172,7 +175,7 @@ export class QuadTree {
     if (this.#packed.length < 4 * size) this.#packed = new Float64Array(4 * this.#cap);
     const rec = this.#packed;
     for (let id = 0; id < size; id++) {
-      const w = 2 * this.#hw[id];
+      const w = 2 * Math.max(this.#hx[id], this.#hy[id]);
       rec[4 * id] = this.#mx[id], rec[4 * id + 1] = this.#my[id];
       rec[4 * id + 2] = w * w, rec[4 * id + 3] = this.#count[id];
     }

@@ -7,11 +7,9 @@
 
 /** The k nearest other points of every point, nearest first. Shapes: indices, dist2 [n, k]. */
 export interface Neighbours {
-  /** Neighbour indices, row i sorted by increasing distance to point i. */
-  // [n, k]
+  /** Neighbour indices, row i sorted by increasing distance to point i: [n, k]. */
   indices: Int32Array;
-  /** Squared Euclidean distances matching `indices`. */
-  // [n, k]
+  /** Squared Euclidean distances matching `indices`: [n, k]. */
   dist2: Float64Array;
   k: number;
 }

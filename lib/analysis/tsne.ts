@@ -44,7 +44,11 @@ export interface TsneOptions {
   engine?: "fast" | "tsne-js";
   /** Barnes-Hut accuracy (default 0.5; 0 = exact repulsion, O(n^2) per iteration). `fast` only. */
   theta?: number;
-  /** Called every 50 iterations and at the end; `kl` is the current KL(P || Q) (Z from the tree). */
+  /**
+   * Called after the affinities (iteration 0), every 50 iterations and at the end; `kl` is the
+   * current KL(P || Q) (fast: with Z from the tree; tsne-js: its own error, for the exaggerated P
+   * during its first 100 iterations).
+   */
   onProgress?: (iteration: number, total: number, kl?: number) => void;
   /** Initial embedding: `pca` (default, as scikit-learn >= 1.2) or `random` N(0, 1e-4^2). `fast` only. */
   init?: "pca" | "random";
@@ -54,8 +58,7 @@ export interface TsneOptions {
 
 /** The result of {@linkcode tsne}. */
 export interface TsneResult {
-  /** The 2-D embedding, row-major. */
-  // [n, 2]
+  /** The 2-D embedding, row-major: [n, 2]. */
   embedding: Float32Array;
   /** Exact KL(P || Q) of the final embedding. */
   kl: number;

@@ -14,14 +14,11 @@ export const DEFAULT_PERPLEXITY = 30;
 export interface TsneAffinities {
   /** Number of points. */
   n: number;
-  /** Row i's entries are at indptr[i] .. indptr[i + 1]. */
-  // [n + 1]
+  /** Row i's entries are at indptr[i] .. indptr[i + 1]: [n + 1]. */
   indptr: Int32Array;
-  /** Column of each entry, increasing within a row. */
-  // [nnz]
+  /** Column of each entry, increasing within a row: [nnz]. */
   indices: Int32Array;
-  /** P_ij of each entry. */
-  // [nnz]
+  /** P_ij of each entry: [nnz]. */
   values: Float64Array;
 }
 

@@ -1,0 +1,107 @@
+/**
+ * Per-image outputs of a trained model, what `deno task predict` prints: both branches'
+ * logits, the target branch's attention weight and its 7-class distribution (softmax of the
+ * target logits; inference uses the target branch). Inputs are normalised NHWC batches,
+ * made from aligned face files as training makes its test batches (decode to the model's
+ * size, ImageNet normalisation, no augmentation), or given as a PyTorch-layout array.
+ *
+ * @example
+ * ```ts
+ * import { nchwToNhwc } from "./predict.ts";
+ * // one 1x1 image, channels 0.1, 0.2, 0.3: NCHW [1, 3, 1, 1] -> NHWC [1, 1, 1, 3]
+ * const x = nchwToNhwc(Float32Array.from([0.1, 0.2, 0.3]), [1, 3, 1, 1]);
+ * if (x[2] !== Float32Array.from([0.3])[0]) throw new Error("channel last");
+ * ```
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { AdaDfNet } from "../model/adadf_net.ts";
+import { decodeFace } from "../data/images.ts";
+import { prepareImage } from "../data/augment/prepare.ts";
+
+/** One input's outputs. `probabilities` = softmax(targetLogits). */
+export interface PredictionRow {
+  /** [C] */
+  targetLogits: number[];
+  /** [C] */
+  auxLogits: number[];
+  /** the target branch's attention weight (sigmoid output) */
+  attention: number;
+  /** [C] */
+  probabilities: number[];
+}
+
+/** NCHW float32 (PyTorch's layout) -> NHWC (TensorFlow.js's), values unchanged. */
+export function nchwToNhwc(data: Float32Array, shape: readonly number[]): Float32Array {
+  if (shape.length !== 4 || shape[1] !== 3) {
+    throw new RangeError(`expected a batch of shape (N, 3, H, W), got (${shape.join(", ")})`);
+  }
+  const [n, c, h, w] = shape;
+  if (data.length !== n * c * h * w) throw new RangeError(`${data.length} values do not fill (${shape.join(", ")})`);
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < c; k++) {
+      const src = (i * c + k) * h * w;
+      for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + k] = data[src + p];
+    }
+  }
+  return out;
+}
+
+/** A face file that cannot be used; the message names it. */
+export class FaceFileError extends RangeError {
+  override name = "FaceFileError";
+}
+
+/**
+ * Decodes aligned face files to `size` x `size` RGB and normalises them as training does
+ * (ImageNet mean/std): [N, S, S, 3] float32. Throws a `FaceFileError` naming the first file
+ * that is missing or cannot be decoded.
+ */
+export async function loadFaces(paths: readonly string[], size: number): Promise<Float32Array> {
+  const px = size * size * 3;
+  const x = new Float32Array(paths.length * px);
+  for (let i = 0; i < paths.length; i++) {
+    let rgb: Uint8Array;
+    try {
+      rgb = await decodeFace({ kind: "file", path: paths[i] }, size);
+    } catch (e) {
+      const why = (e as Error).message.split("\n")[0];
+      throw new FaceFileError(`image ${paths[i]} cannot be read: ${why}`);
+    }
+    prepareImage(rgb, x.subarray(i * px, (i + 1) * px), { size });
+  }
+  return x;
+}
+
+/**
+ * Runs both branches in eval mode on `x` [N, S, S, 3] (normalised) in batches of
+ * `batchSize` (default 64) and returns one row per image.
+ */
+export async function predictBatch(
+  net: AdaDfNet,
+  x: Float32Array,
+  options: { imageSize: number; batchSize?: number },
+): Promise<PredictionRow[]> {
+  const s = options.imageSize;
+  const px = s * s * 3;
+  if (x.length % px !== 0) throw new RangeError(`${x.length} values are not a whole number of ${s}x${s}x3 images`);
+  const n = x.length / px;
+  const b = options.batchSize ?? 64;
+  const c = net.config.numClasses;
+  const rows: PredictionRow[] = [];
+  for (let start = 0; start < n; start += b) {
+    const m = Math.min(b, n - start);
+    const outs = tf.tidy(() => {
+      const o = net.apply(tf.tensor4d(x.subarray(start * px, (start + m) * px), [m, s, s, 3]), { training: false });
+      return [o.tarLogits, o.auxLogits, o.wTar, tf.softmax(o.tarLogits)];
+    });
+    const [tar, aux, att, prob] = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose(outs);
+    for (let i = 0; i < m; i++) {
+      const row = (a: Float32Array) => Array.from(a.subarray(i * c, (i + 1) * c));
+      rows.push({ targetLogits: row(tar), auxLogits: row(aux), attention: att[i], probabilities: row(prob) });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,121 @@
+/**
+ * Finding and loading a trained model for `deno task eval` and `deno task predict`: a run
+ * folder (`--run DIR`: its config.json says how it was trained, `weights_last` or
+ * `weights_best.safetensors` holds it) or a weights file (`--weights FILE`: a run folder's
+ * weights, a toolkit export, or an official Ada-DF checkpoint `.pth.tar`).
+ * @module
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { TrainConfig } from "../config.ts";
+import { CLASSES } from "../data/classes.ts";
+import type { AdaDfNet } from "../model/adadf_net.ts";
+import { netFromWeightsFile, type WeightsKind } from "../model/weights_import.ts";
+import { readRunConfig } from "./run.ts";
+
+/** Input size the official code trains RAF-DB and AffectNet at (an official checkpoint's default). */
+export const OFFICIAL_IMAGE_SIZE = 224;
+
+/** A loaded model and what is known about how it was trained. */
+export interface TrainedModel {
+  net: AdaDfNet;
+  /** the weights file read */
+  weightsPath: string;
+  kind: WeightsKind;
+  /** the run's configuration (with `--run`) */
+  runConfig?: TrainConfig;
+  /** the model's input size where the run or the file records it */
+  imageSize?: number;
+  /** class names in output order */
+  classes: readonly string[];
+}
+
+/** Where to load from: exactly one of `run` and `weights`; `which` picks a run's weights (default "last"). */
+export interface TrainedModelSource {
+  run?: string;
+  weights?: string;
+  which?: "best" | "last";
+}
+
+/** The metadata of a safetensors file's header ({} for another format or a bad header); reads only the header. */
+export function safetensorsMetadata(path: string): Record<string, string> {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const head = new Uint8Array(8);
+    if (readSync(fd, head, 0, 8, 0) !== 8) return {};
+    const len = Number(new DataView(head.buffer).getBigUint64(0, true));
+    if (!(len > 1 && len < 100 * 2 ** 20)) return {};
+    const json = new Uint8Array(len);
+    if (readSync(fd, json, 0, len, 8) !== len) return {};
+    const header = JSON.parse(new TextDecoder().decode(json));
+    return header?.__metadata__ ?? {};
+  } catch {
+    return {};
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** The input size a weights file records: the toolkit's metadata `config.imageSize` or an export's sidecar. */
+function recordedImageSize(path: string, sidecar?: Record<string, unknown>): number | undefined {
+  const md = safetensorsMetadata(path);
+  for (const text of [md.config, md.adadf]) {
+    if (!text) continue;
+    try {
+      const o = JSON.parse(text);
+      const s = o.imageSize ?? o.config?.imageSize;
+      if (Number.isInteger(s)) return s;
+    } catch {
+      // not JSON: nothing recorded
+    }
+  }
+  const s = (sidecar?.config as Record<string, unknown> | undefined)?.imageSize;
+  return Number.isInteger(s) ? s as number : undefined;
+}
+
+/**
+ * Loads the model of a run folder or a weights file. Throws a RangeError (or `WeightsError`)
+ * with a one-line message for a folder that is not a run, missing weights, or a bad file.
+ */
+export async function loadTrainedModel(
+  source: TrainedModelSource,
+  options: { onNotice?: (message: string) => void } = {},
+): Promise<TrainedModel> {
+  if ((source.run === undefined) === (source.weights === undefined)) {
+    throw new RangeError("give exactly one of --run DIR and --weights FILE");
+  }
+  let runConfig: TrainConfig | undefined;
+  let classes: readonly string[] = CLASSES;
+  let path: string;
+  if (source.run !== undefined) {
+    const dir = resolve(source.run);
+    runConfig = readRunConfig(dir);
+    const raw = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    if (Array.isArray(raw.classes)) classes = raw.classes;
+    const which = source.which ?? "last";
+    path = join(dir, `weights_${which}.safetensors`);
+    if (!existsSync(path)) {
+      throw new RangeError(`${dir} has no weights_${which}.safetensors (has the run finished an epoch?)`);
+    }
+  } else {
+    path = resolve(source.weights!);
+    if (!existsSync(path)) throw new RangeError(`--weights ${source.weights} does not exist`);
+  }
+  const loaded = await netFromWeightsFile(path, { attentionOn: runConfig?.attentionOn, onNotice: options.onNotice });
+  const sideClasses = loaded.sidecar?.classes;
+  if (runConfig === undefined && Array.isArray(sideClasses)) classes = sideClasses as string[];
+  if (classes.length !== loaded.config.numClasses) {
+    classes = loaded.config.numClasses === CLASSES.length
+      ? CLASSES
+      : Array.from({ length: loaded.config.numClasses }, (_, i) => CLASSES[i] ?? `class${i}`);
+  }
+  return {
+    net: loaded.net,
+    weightsPath: path,
+    kind: loaded.result.kind,
+    ...(runConfig ? { runConfig } : {}),
+    imageSize: runConfig?.imageSize ?? recordedImageSize(path, loaded.sidecar),
+    classes,
+  };
+}

@@ -1,0 +1,157 @@
+/** `deno task predict`: per-image class distributions, attention and logits of a trained model. */
+import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+import { type BackendName, BACKENDS } from "../lib/backend/backend.ts";
+
+const HELP = `Predict with a trained Ada-DF model (target branch): per image the 7-class distribution
+(softmax of the target logits), the most likely class, the attention weight and both branches' logits.
+
+Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [--json]
+
+  --run DIR            a run folder (its weights_last.safetensors; --which best for weights_best)
+  --which last|best
+  --weights FILE       a run's weights_*.safetensors, a toolkit export, or an official Ada-DF checkpoint
+  IMAGE...             aligned face images (JPEG, PNG, ...): resized to the model's input size and
+                       normalised as in training (ImageNet mean/std), no augmentation, no TenCrop
+  --npy FILE           a float32 batch in PyTorch layout (N, 3, H, W), already normalised: fed unchanged
+  --image-size S       input size for IMAGE files (default: the run's or the file's record; an official
+                       checkpoint 224)
+  --batch-size N       images per forward pass (default 64)
+  --backend auto|tensorflow|webgpu|wasm|cpu
+  --json               print {"classes": [...], "rows": [{"image", "targetLogits", "auxLogits",
+                       "attention", "probabilities"}, ...]} (--npy rows have no "image")
+  -h, --help
+
+Exit codes: 0 done, 2 bad usage or input (one 'error:' line naming the file), 1 failure while running.`;
+
+async function main(args: string[]) {
+  const parsed = parseFlags(args, {
+    run: { type: "string" },
+    which: { type: "string" },
+    weights: { type: "string" },
+    npy: { type: "string" },
+    "image-size": { type: "string" },
+    "batch-size": { type: "string" },
+    backend: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help) return console.log(HELP);
+  const images = parsed.positionals;
+  if ((v.run === undefined) === (v.weights === undefined)) {
+    throw new UsageError("give exactly one of --run DIR and --weights FILE (see --help)");
+  }
+  if ((images.length > 0) === (v.npy !== undefined)) {
+    throw new UsageError("give image files or --npy FILE, one of the two (see --help)");
+  }
+  const which = (v.which as string | undefined) ?? "last";
+  if (which !== "last" && which !== "best") throw new UsageError(`--which expects last or best, got '${which}'`);
+  if (v.which !== undefined && v.run === undefined) {
+    throw new UsageError("--which picks a run's weights; use it with --run");
+  }
+  const flagSize = numberFlag("image-size", v["image-size"] as string | undefined, true);
+  if (flagSize !== undefined && !(flagSize >= 16 && flagSize <= 1024)) {
+    throw new UsageError(`--image-size must be in [16, 1024], got ${flagSize}`);
+  }
+  if (flagSize !== undefined && v.npy !== undefined) {
+    throw new UsageError("--image-size is for image files; an --npy batch has its own size");
+  }
+  const batchSize = numberFlag("batch-size", v["batch-size"] as string | undefined, true) ?? 64;
+  if (batchSize < 1) throw new UsageError(`--batch-size must be >= 1, got ${batchSize}`);
+  const backend = (v.backend as string | undefined) ?? "auto";
+  if (!BACKENDS.includes(backend as BackendName)) {
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
+  }
+  const json = v.json === true;
+  const log = (m: string) => {
+    if (!json) console.error(m);
+  };
+
+  const { decodeNpy } = await import("../lib/util/files.ts");
+  // read the inputs' shape before loading the model (bad input first)
+  let npy: { data: Float32Array; shape: number[] } | undefined;
+  if (v.npy !== undefined) {
+    const path = v.npy as string;
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (e) {
+      throw new UsageError(`--npy ${path} cannot be read: ${(e as Error).message.split("\n")[0]}`);
+    }
+    try {
+      npy = decodeNpy(bytes);
+    } catch (e) {
+      throw new UsageError(`--npy ${path}: ${(e as Error).message.split("\n")[0]}`);
+    }
+    const s = npy.shape;
+    if (s.length !== 4 || s[1] !== 3 || s[2] !== s[3]) {
+      throw new UsageError(`--npy ${path} has shape (${s.join(", ")}); expected (N, 3, S, S), PyTorch's layout`);
+    }
+  } else {
+    for (const p of images) {
+      try {
+        if (!Deno.statSync(p).isFile) throw new Error("not a file");
+      } catch {
+        throw new UsageError(`image ${p} does not exist or is not a file`);
+      }
+    }
+  }
+
+  const { initBackend } = await import("../lib/backend/backend.ts");
+  const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
+  const { loadFaces, nchwToNhwc, predictBatch } = await import("../lib/train/predict.ts");
+  const choice = await initBackend(backend as BackendName);
+  // printed once the inputs are known to be good: bad input gives one error: line only
+  const backendLine = `backend: ${choice.backend} (${choice.reason})`;
+  const model = await loadTrainedModel({
+    run: v.run as string | undefined,
+    weights: v.weights as string | undefined,
+    which,
+  }, { onNotice: log });
+  try {
+    let x: Float32Array;
+    let size: number;
+    if (npy !== undefined) {
+      size = npy.shape[2];
+      x = nchwToNhwc(npy.data, npy.shape);
+    } else {
+      size = flagSize ?? model.imageSize ?? (model.kind === "adadf" ? OFFICIAL_IMAGE_SIZE : 100);
+      x = await loadFaces(images, size);
+    }
+    const rows = await predictBatch(model.net, x, { imageSize: size, batchSize });
+    log(backendLine);
+    const classes = model.classes;
+    if (json) {
+      console.log(JSON.stringify({
+        classes,
+        rows: rows.map((r, i) => (npy === undefined ? { image: images[i], ...r } : r)),
+      }));
+      return;
+    }
+    console.log(`${model.weightsPath}, input ${size}x${size}`);
+    const w = Math.max(...classes.map((c) => c.length));
+    rows.forEach((r, i) => {
+      const top = r.probabilities.indexOf(Math.max(...r.probabilities));
+      console.log(
+        `\n${npy === undefined ? images[i] : `row ${i}`}: ${classes[top]} (${
+          (r.probabilities[top] * 100).toFixed(1)
+        } %)` +
+          `, attention ${r.attention.toFixed(3)}`,
+      );
+      classes.forEach((c, k) => {
+        const p = r.probabilities[k];
+        console.log(`  ${c.padEnd(w)} ${(p * 100).toFixed(1).padStart(5)} % ${"#".repeat(Math.round(p * 30))}`);
+      });
+    });
+  } finally {
+    model.net.dispose();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    exitWithError(e);
+  }
+}

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, stemFrozen, SYNTH_PRESET } from "../lib/config.ts";
+import {
+  ConfigError,
+  DATASETS,
+  decodeSize,
+  DEFAULT_CONFIG,
+  resolveConfig,
+  stemFrozen,
+  SYNTH_PRESET,
+} from "../lib/config.ts";
 
 Deno.test("resolveConfig() applies defaults < file < flags, nested synth options merge", () => {
   const cfg = resolveConfig({ epochs: 3, synth: { trainSize: 70 } }, { epochs: 5, synth: { testSize: 14 } });
@@ -27,4 +35,41 @@ Deno.test("stemFrozen() follows METHOD.md: frozen with pretrained weights, train
   assert.equal(stemFrozen(resolveConfig({})), false);
   assert.equal(stemFrozen({ ...resolveConfig({}), pretrained: "w.pth" }), true);
   assert.equal(stemFrozen(resolveConfig({ freezeStem: true })), true);
+});
+
+Deno.test("resolveConfig() applies each data set's published hyper-parameters unless a layer sets them (METHOD.md)", () => {
+  const raf = resolveConfig({ dataset: "raf-db", dataPath: "/d" });
+  assert.deepEqual([raf.threshold, raf.beta, raf.batchSize, raf.imageSize], [0.7, 3, 64, 100]);
+  assert.equal(raf.balancedSampling, false);
+  assert.equal(raf.tenCrop, false);
+  const aff = resolveConfig({ dataset: "affectnet", dataPath: "/d" });
+  assert.deepEqual([aff.threshold, aff.beta, aff.batchSize, aff.affectnetClasses], [0.5, 5, 64, 7]);
+  assert.equal(aff.balancedSampling, true, "the official code samples AffectNet's classes evenly");
+  const sfew = resolveConfig({ dataset: "sfew", dataPath: "/d" });
+  assert.deepEqual([sfew.threshold, sfew.beta, sfew.batchSize, sfew.imageSize], [0.5, 5, 16, 224]);
+  assert.equal(sfew.tenCrop, true);
+  assert.equal(decodeSize(sfew), 256, "TenCrop 224 from faces resized to 256");
+  assert.equal(decodeSize({ imageSize: 112, tenCrop: true }), 128);
+  assert.equal(decodeSize(raf), 100);
+  const set = resolveConfig({ dataset: "sfew", dataPath: "/d" }, { batchSize: 8, tenCrop: false, threshold: 0.6 });
+  assert.deepEqual([set.batchSize, set.tenCrop, set.threshold], [8, false, 0.6]);
+});
+
+Deno.test("resolveConfig() requires a data path for real data sets and one kind of label noise", () => {
+  for (const dataset of DATASETS.filter((d) => d !== "synth")) {
+    assert.throws(
+      () => resolveConfig({ dataset }),
+      (e) => e instanceof ConfigError && new RegExp(`dataset '${dataset}' needs --data-path DIR`).test(e.message),
+    );
+  }
+  assert.throws(
+    () => resolveConfig({ dataset: "raf-db", dataPath: "/d", noise: 0.1, noiseFile: "n.txt" }),
+    /give one of them/,
+  );
+  assert.throws(() => resolveConfig({ noiseFile: "n.txt" }), /needs a real data set/);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => resolveConfig({ cache: "ram" as any }), /cache must be memory, disk or auto, got 'ram'/);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => resolveConfig({ affectnetClasses: 6 as any }), /affectnetClasses must be 7 or 8, got 6/);
+  assert.equal(resolveConfig({ dataset: "raf-db", dataPath: "/d", noiseFile: "n.txt" }).noiseFile, "n.txt");
 });

@@ -21,6 +21,7 @@ import { loadSynthFer } from "../data/synthfer.ts";
 import { applyNoiseFile, flipLabels, parseNoiseFile } from "../data/label_noise.ts";
 import { loadFerDataset, type SkippedImage } from "../data/dataset.ts";
 import { loadPretrainedInto } from "../model/weights_import.ts";
+import { readWeightsFile } from "../model/torch_file.ts";
 import type { ImageSplit } from "../data/batches.ts";
 import { AdaDfNet } from "../model/adadf_net.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
@@ -289,7 +290,8 @@ async function execute(
   const log = (message: string) => emit({ type: "log", message });
   const t0 = performance.now();
   const choice: BackendChoice = await initBackend(cfg.backend);
-  log(`backend: ${choice.backend} (${choice.reason})`);
+  // a weights file that cannot be read fails before the data set is decoded
+  const weightsFile = cfg.pretrained !== null && !checkpoint ? await readWeightsFile(cfg.pretrained) : undefined;
   const data = await loadData(cfg, log, (done, total, phase) => emit({ type: "load", done, total, phase }));
   let net: AdaDfNet | undefined;
   try {
@@ -301,10 +303,10 @@ async function execute(
     }, {
       seed: cfg.seed,
     });
-    if (cfg.pretrained !== null && !checkpoint) {
+    if (weightsFile !== undefined) {
       // Class distributions an official checkpoint carries are not used: train.py starts every
       // training from the threshold rows and re-mines after each epoch.
-      const r = await loadPretrainedInto(net, cfg.pretrained, { onNotice: log });
+      const r = await loadPretrainedInto(net, weightsFile, { onNotice: log });
       log(
         `pretrained: ${cfg.pretrained} (${r.kind === "resnet" ? "ResNet" : r.kind === "adadf" ? "Ada-DF" : "toolkit"}` +
           ` weights, ${r.loaded.length} tensors loaded${r.skipped.length ? `, skipped ${r.skipped.join(", ")}` : ""})`,
@@ -342,6 +344,7 @@ async function executeLoaded(
   const { net, data, choice, t0, emit, options } = ctx;
   const log = (message: string) => emit({ type: "log", message });
   const architecture = architectureName(cfg);
+  log(`backend: ${choice.backend} (${choice.reason})`);
   log(
     `model: ${architecture}, ${
       net.parameterCount().toLocaleString("en")

@@ -28,7 +28,11 @@ const BAD: [string[], RegExp][] = [
   [["--min-weight", "0.5", "--max-weight", "0.4"], /max-weight must be in \[min-weight, 1\]/],
   [["--freeze-stem", "maybe"], /--freeze-stem expects true or false/],
   [["--config", "/nonexistent/cfg.json"], /--config file \/nonexistent\/cfg.json does not exist/],
-  [["--dataset", "raf-db"], /dataset 'raf-db' is not readable yet/],
+  [["--dataset", "raf-db"], /dataset 'raf-db' needs --data-path DIR/],
+  [["--dataset", "sfew", "--data-path", "/nonexistent/SFEW2"], /\/nonexistent\/SFEW2/],
+  [["--cache", "ram"], /cache must be memory, disk or auto, got 'ram'/],
+  [["--ten-crop", "yes"], /--ten-crop expects true or false, got 'yes'/],
+  [["--noise", "0.1", "--noise-file", "n.txt", "--dataset", "raf-db", "--data-path", "/x"], /give one of them/],
   [
     ["--backend", "tensorflow", "--epochs", "1", "--out", "/tmp/adadf-cli-never"],
     /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/,
@@ -63,6 +67,9 @@ Deno.test("deno task train --help prints usage and exits 0", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /--mode adadf\|baseline\|class\|label/);
   assert.match(r.stdout, /--backend auto\|tensorflow\|webgpu\|wasm\|cpu/);
+  for (const flag of ["--data-path", "--pretrained", "--noise-file", "--cache", "--image-size", "--ten-crop"]) {
+    assert.ok(r.stdout.includes(flag), `--help lacks ${flag}`);
+  }
 });
 
 Deno.test("a --config file is overridden by flags and bad keys are named", async () => {

@@ -1,0 +1,122 @@
+/**
+ * `deno task predict` with an official Ada-DF checkpoint (tests/fixtures/weights, PyTorch's
+ * outputs in parity.json): an --npy batch in PyTorch layout gives PyTorch's logits and
+ * attention; image files give one row each naming the image; bad input exits 2 naming it.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CLASS_COLOURS, put, solidImage } from "../data/readers/_make.ts";
+import { CLASSES } from "../../lib/data/classes.ts";
+import { nchwToNhwc } from "../../lib/train/predict.ts";
+import { encodeNpy } from "../../lib/util/files.ts";
+
+const PREDICT = new URL("../../tasks/predict.ts", import.meta.url).pathname;
+const FIX = new URL("../fixtures/weights/", import.meta.url).pathname;
+const CKPT = join(FIX, "adadf_checkpoint.pth.tar"); // width 4, 7 classes, trained at 32x32 in the fixture script
+const parity = JSON.parse(readFileSync(join(FIX, "parity.json"), "utf8")).adadf;
+
+async function predict(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", PREDICT, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const maxAbs = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+
+Deno.test("nchwToNhwc() moves channels last and checks the shape", () => {
+  // [1, 3, 1, 2]: channel c, pixel p = 10 c + p
+  const x = nchwToNhwc(Float32Array.from([0, 1, 10, 11, 20, 21]), [1, 3, 1, 2]);
+  assert.deepEqual(Array.from(x), [0, 10, 20, 1, 11, 21]);
+  assert.throws(() => nchwToNhwc(new Float32Array(4), [1, 1, 2, 2]), /\(N, 3, H, W\)/);
+});
+
+Deno.test("deno task predict --npy with an official checkpoint gives PyTorch's logits, attention and softmax", async () => {
+  const r = await predict("--weights", CKPT, "--npy", join(FIX, "parity_input.npy"), "--json");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "");
+  const o = JSON.parse(r.stdout);
+  assert.deepEqual(o.classes, [...CLASSES]);
+  assert.equal(o.rows.length, parity.wTar.length);
+  const tar = o.rows.flatMap((row: { targetLogits: number[] }) => row.targetLogits);
+  const aux = o.rows.flatMap((row: { auxLogits: number[] }) => row.auxLogits);
+  assert.ok(maxAbs(tar, parity.tarLogits) < 1e-3, `target logits differ by ${maxAbs(tar, parity.tarLogits)}`);
+  assert.ok(maxAbs(aux, parity.auxLogits) < 1e-3, `aux logits differ by ${maxAbs(aux, parity.auxLogits)}`);
+  assert.ok(maxAbs(o.rows.map((row: { attention: number }) => row.attention), parity.wTar) < 1e-5);
+  for (const row of o.rows) {
+    assert.ok(!("image" in row), "--npy rows carry no image");
+    assert.deepEqual(Object.keys(row).sort(), ["attention", "auxLogits", "probabilities", "targetLogits"]);
+    const m = Math.max(...row.targetLogits);
+    const e = row.targetLogits.map((v: number) => Math.exp(v - m));
+    const z = e.reduce((a: number, b: number) => a + b, 0);
+    assert.ok(maxAbs(row.probabilities, e.map((v: number) => v / z)) < 1e-5);
+  }
+});
+
+Deno.test("deno task predict IMAGE... gives one row per image, in order, at the given input size", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-predict-" });
+  try {
+    const a = join(dir, "a.jpg");
+    const b = join(dir, "b.png");
+    await put(a, await solidImage(CLASS_COLOURS[0], { width: 40, height: 40 }));
+    await put(b, await solidImage(CLASS_COLOURS[3], { width: 40, height: 40, format: "png" }));
+    let r = await predict("--weights", CKPT, "--image-size", "32", a, b, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    assert.deepEqual(o.rows.map((row: { image: string }) => row.image), [a, b]);
+    for (const row of o.rows) {
+      assert.equal(row.probabilities.length, 7);
+      assert.ok(Math.abs(row.probabilities.reduce((s: number, p: number) => s + p, 0) - 1) < 1e-5);
+      assert.ok(row.attention > 0 && row.attention < 1);
+    }
+    assert.notDeepEqual(o.rows[0].targetLogits, o.rows[1].targetLogits);
+    // the same image alone gives the same row (batching does not change outputs)
+    r = await predict("--weights", CKPT, "--image-size", "32", b, "--json");
+    assert.ok(maxAbs(JSON.parse(r.stdout).rows[0].targetLogits, o.rows[1].targetLogits) < 1e-4);
+    r = await predict("--weights", CKPT, "--image-size", "32", a);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /a\.jpg: (surprise|fear|disgust|happiness|sadness|anger|neutral) \(\d+\.\d %\), attention 0\.\d{3}/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task predict: bad usage or input exits 2 with one error: line naming it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-predictbad-" });
+  try {
+    const corrupt = join(dir, "corrupt.jpg");
+    writeFileSync(corrupt, "not an image");
+    const badNpy = join(dir, "bad.npy");
+    writeFileSync(badNpy, encodeNpy(new Float32Array(2 * 4 * 4), [2, 1, 4, 4]));
+    const cases: [string[], RegExp][] = [
+      [[join(dir, "a.jpg")], /give exactly one of --run DIR and --weights FILE/],
+      [["--weights", CKPT], /give image files or --npy FILE/],
+      [["--weights", CKPT, "x.jpg", "--npy", badNpy], /give image files or --npy FILE/],
+      [["--weights", CKPT, join(dir, "missing.jpg")], /image .*missing\.jpg does not exist/],
+      [["--weights", CKPT, "--image-size", "32", corrupt], /image .*corrupt\.jpg cannot be read/],
+      [["--weights", CKPT, "--npy", badNpy], /bad\.npy has shape \(2, 1, 4, 4\); expected \(N, 3, S, S\)/],
+      [["--weights", CKPT, "--npy", join(dir, "none.npy")], /none\.npy cannot be read/],
+      [["--weights", join(FIX, "resnet18_msceleb_style.pth"), "--npy", join(FIX, "parity_input.npy")], /plain ResNet/],
+      [["--run", dir, corrupt], /is not a run folder/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await predict(...args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^error: /);
+      assert.match(lines[0], pattern);
+    }
+    const h = await predict("--help");
+    assert.equal(h.code, 0);
+    assert.match(h.stdout, /--npy FILE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

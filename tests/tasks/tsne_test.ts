@@ -101,3 +101,16 @@ Deno.test("deno task tsne: bad usage and bad input exit 2 with one error: line",
   assert.match(help.stdout, /Usage: deno task tsne FEATURES\.\(json\|npy\) --out FILE\.json/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("deno task tsne --engine tsne-js runs the npm package and writes the same JSON shape", async () => {
+  const { dir, n } = await fixture();
+  const out = join(dir, "js.json");
+  const r = await run(join(dir, "f.npy"), "--out", out, "--engine", "tsne-js", "--quiet", ...FAST);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(Deno.readTextFileSync(out));
+  assert.deepEqual(Object.keys(j).sort(), ["embedding", "kl", "seconds"]);
+  assert.equal(j.embedding.length, n);
+  assert.ok(j.kl > 0);
+  assert.match(r.stdout, /t-SNE \(tsne-js\) of 40 x 5/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -4,19 +4,22 @@
  * of one training step. `tools/bench/pytorch_bench.py` runs the same model and batch in
  * PyTorch, so a ratio can be measured in one session on one machine.
  */
+import type { BenchReport } from "../lib/train/bench.ts";
 import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
 
 const HELP = `Measure Ada-DF training and inference speed.
 
 Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size S]... [--batch-size B]
-                       [--width W] [--steps N] [--no-profile] [--json]
+                       [--width W] [--steps N] [--threads T] [--no-profile] [--json]
 
   --image-size S   input size; repeat for several (default 100 and 48)
   --batch-size B   default 64
   --width W        network width (default 64 = torchvision's ResNet-18; the SynthFER default run uses 16)
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
+  --threads T      wasm backend threads (XNNPACK pool, lib/backend/wasm_threads.ts); default: the
+                   number of logical CPUs, at most 4; 1 = the single-threaded build
   --no-profile     skip the per-kernel profile of one training step
-  --json           print {"backend", "results": [{kind, imageSize, batchSize, imagesPerSecond, peakRssMiB}], "kernels"}`;
+  --json           print {"backend", "threads", "results": [{kind, imageSize, batchSize, imagesPerSecond, peakRssMiB}], "kernels"}`;
 
 async function main(args: string[]) {
   const parsed = parseFlags(args, {
@@ -25,6 +28,7 @@ async function main(args: string[]) {
     "batch-size": { type: "string" },
     width: { type: "string" },
     steps: { type: "string" },
+    threads: { type: "string" },
     "no-profile": { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -40,6 +44,9 @@ async function main(args: string[]) {
   const batch = numberFlag("batch-size", v["batch-size"] as string | undefined, true) ?? 64;
   const width = numberFlag("width", v.width as string | undefined, true) ?? 64;
   const steps = numberFlag("steps", v.steps as string | undefined, true) ?? 3;
+  const threads = numberFlag("threads", v.threads as string | undefined, true) ??
+    Math.min(4, navigator.hardwareConcurrency || 1);
+  if (threads < 1 || threads > 64) throw new UsageError(`--threads must be in [1, 64], got ${threads}`);
   for (const s of sizes) if (s < 16 || s > 512) throw new UsageError(`--image-size must be in [16, 512], got ${s}`);
   if (batch < 2) throw new UsageError(`--batch-size must be >= 2, got ${batch}`);
   if (width < 2) throw new UsageError(`--width must be >= 2, got ${width}`);
@@ -51,14 +58,24 @@ async function main(args: string[]) {
     throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
   const { benchmark } = await import("../lib/train/bench.ts");
-  const choice = await initBackend(backend as typeof BACKENDS[number]);
+  const { installWasmThreads, stopWasmThreads } = await import("../lib/backend/wasm_threads.ts");
+  const restore = installWasmThreads(threads);
+  const choice = await initBackend(backend as typeof BACKENDS[number]).finally(restore);
+  const threadsUsed = choice.backend === "wasm" ? threads : undefined;
   const log = v.json ? () => {} : (m: string) => console.error(m);
-  log(`backend: ${choice.backend} (${choice.reason})`);
+  log(`backend: ${choice.backend} (${choice.reason})${threadsUsed ? `, ${threadsUsed} thread(s)` : ""}`);
   const report = await benchmark({ sizes, batchSize: batch, width, steps, profile: !v["no-profile"], log });
   if (v.json) {
-    console.log(JSON.stringify({ backend: choice.backend, ...report }));
-    return;
+    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, ...report }));
+  } else {
+    printTable(report, sizes);
   }
+  // the pthread workers would keep the process alive
+  stopWasmThreads();
+  Deno.exit(0);
+}
+
+function printTable(report: BenchReport, sizes: number[]) {
   console.log(`| kind | image size | batch | images/s | peak RSS MiB |`);
   console.log(`| --- | --- | --- | --- | --- |`);
   for (const r of report.results) {

@@ -6,11 +6,13 @@
  * kernels the backend runs fast (XNNPACK convolution, matrix multiply):
  * - filter gradient: a convolution of the input with dy, batch and channels swapped
  *   (the forward stride becomes a dilation);
- * - input gradient: a stride-1 convolution of dy (zero-dilated when the forward stride
- *   is > 1) with the flipped, in/out-transposed filter.
+ * - input gradient: a stride-1 convolution of dy with the flipped, in/out-transposed
+ *   filter; for stride > 1, one such convolution per output parity (sub-pixel), so no
+ *   multiply-adds are spent on the zeros of a dilated dy.
  * Both are checked against the `cpu` backend in tests/backend/wasm_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { inputGradientSubpixel } from "./wasm_conv_input_grad.ts";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -82,7 +84,10 @@ export function conv2dFilterGradient(
   });
 }
 
-/** dx as a stride-1 convolution of (dilated) dy with the flipped filter. -> [N,H,W,Cin]. */
+/**
+ * dx [N,H,W,Cin]: for stride 1 a convolution of dy with the flipped filter; for stride > 1
+ * the sub-pixel decomposition of wasm_conv_input_grad.ts.
+ */
 export function conv2dInputGradient(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
@@ -100,18 +105,11 @@ export function conv2dInputGradient(
       const dx = tf.matMul(tf.reshape(dy, [n * oh * ow, cout]), tf.reshape(filter, [cin, cout]), false, true);
       return tf.reshape(dx, inputShape);
     }
-    let d: tf.Tensor4D = dy;
     if (sh > 1 || sw > 1) {
-      // zero-dilate: [N,OH,OW,C] -> [N,OH,1,OW,1,C] -> pad -> [N,OH*sh,OW*sw,C] -> crop
-      const e = tf.reshape(dy, [n, oh, 1, ow, 1, cout]);
-      const p = tf.pad(e, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      d = tf.slice(tf.reshape(p, [n, oh * sh, ow * sw, cout]) as tf.Tensor4D, [0, 0, 0, 0], [
-        n,
-        (oh - 1) * sh + 1,
-        (ow - 1) * sw + 1,
-        cout,
-      ]);
+      // sub-pixel decomposition: s*s stride-1 convolutions, no zero-dilated dy
+      return inputGradientSubpixel(dy, filter, inputShape, { sh, sw, top: padInfo.top, left: padInfo.left });
     }
+    let d: tf.Tensor4D = dy;
     const lh = (oh - 1) * sh + 1;
     const lw = (ow - 1) * sw + 1;
     const top = kh - 1 - padInfo.top;

@@ -10,7 +10,14 @@ function randomArray(n: number, prng: Prng): Float32Array {
 }
 
 /** Runs conv2d forward + both gradients on `backend` and returns the flat results. */
-async function convGrads(backend: "cpu" | "wasm", xs: number[], fs: number[], stride: number, pad: Pad, seed: number) {
+async function convGrads(
+  backend: "cpu" | "wasm",
+  xs: number[],
+  fs: number[],
+  stride: number | [number, number],
+  pad: Pad,
+  seed: number,
+) {
   await initBackend(backend);
   const prng = new Prng(seed);
   const x = tf.tensor4d(randomArray(xs.reduce((a, b) => a * b), prng), xs as [number, number, number, number]);
@@ -34,7 +41,14 @@ function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 // every kernel size, stride and padding the ResNets use, plus odd sizes and 'same'/'valid'
-const CASES: { k: number; stride: number; pad: Pad; cin: number; cout: number; hw: [number, number] }[] = [
+const CASES: {
+  k: number;
+  stride: number | [number, number];
+  pad: Pad;
+  cin: number;
+  cout: number;
+  hw: [number, number];
+}[] = [
   { k: 1, stride: 1, pad: 0, cin: 5, cout: 7, hw: [6, 6] },
   { k: 1, stride: 2, pad: 0, cin: 4, cout: 6, hw: [9, 8] },
   { k: 3, stride: 1, pad: 1, cin: 3, cout: 5, hw: [7, 9] },
@@ -45,6 +59,16 @@ const CASES: { k: number; stride: number; pad: Pad; cin: number; cout: number; h
   { k: 3, stride: 2, pad: "same", cin: 3, cout: 4, hw: [8, 8] },
   { k: 3, stride: 1, pad: "valid", cin: 3, cout: 4, hw: [8, 7] },
   { k: 7, stride: 2, pad: "valid", cin: 2, cout: 2, hw: [13, 12] },
+  // the sub-pixel input gradient: strides 3 and (2, 1), kernels smaller than / not a multiple of the stride
+  { k: 3, stride: 3, pad: 1, cin: 3, cout: 2, hw: [10, 11] },
+  { k: 1, stride: 3, pad: 0, cin: 2, cout: 3, hw: [10, 10] },
+  { k: 2, stride: 2, pad: "same", cin: 3, cout: 2, hw: [7, 7] },
+  { k: 4, stride: 2, pad: "same", cin: 2, cout: 3, hw: [9, 10] },
+  { k: 5, stride: 3, pad: "valid", cin: 2, cout: 2, hw: [14, 13] },
+  { k: 3, stride: 2, pad: "valid", cin: 3, cout: 3, hw: [9, 8] },
+  // (no unequal strides such as [2, 1]: TF.js 4.22's own wasm Conv2D forward returns a wrong
+  // shape for them and then reads out of bounds)
+  { k: 3, stride: 2, pad: 0, cin: 2, cout: 3, hw: [10, 11] },
 ];
 
 for (const [i, c] of CASES.entries()) {

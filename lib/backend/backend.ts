@@ -1,14 +1,26 @@
 /**
  * Chooses and prepares the TF.js backend. The only place in the toolkit that calls
  * `tf.setBackend`. Order for `auto`: `tensorflow` when `@tensorflow/tfjs-node-gpu` or
- * `@tensorflow/tfjs-node` is installed, else `wasm` (with the project's convolution
- * gradient kernels). `webgpu` and `cpu` are chosen explicitly.
+ * `@tensorflow/tfjs-node` is installed; else `webgpu` when a hardware WebGPU adapter exists
+ * (not a software fallback such as Mesa's llvmpipe); else `wasm` (with the project's
+ * convolution gradient kernels). `webgpu`, `wasm` and `cpu` can be asked for explicitly.
+ * Each backend also gets the forms of the model's reductions that suit it
+ * (lib/model/layers.ts `LayerKernels`).
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_LAYER_KERNELS, type LayerKernels, setLayerKernels } from "../model/layers.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
+import { useFastWebgpuKernels } from "./webgpu_kernels.ts";
+
+/**
+ * On webgpu, BatchNorm's channel sums, the global pool and max-pool avoid TF.js's reduction
+ * and pooling gradients, which took 0.45-3.8 s per op on an H200 (ENVIRONMENT.md): products
+ * with ones vectors and elementwise window maxima keep the GPU busy instead.
+ */
+export const WEBGPU_LAYER_KERNELS: LayerKernels = { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" };
 
 export const BACKENDS = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 export type BackendName = typeof BACKENDS[number];
@@ -75,9 +87,28 @@ async function initWasm(): Promise<void> {
   if (!(await tf.setBackend("wasm"))) throw new BackendUnavailableError("the wasm backend failed to initialise");
 }
 
-async function initWebgpu(): Promise<string> {
+interface AdapterInfo {
+  name: string;
+  fallback: boolean;
+}
+
+/** The WebGPU adapter, if any: its name and whether it is a software fallback (llvmpipe). */
+async function webgpuAdapter(): Promise<AdapterInfo | undefined> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  const adapter = gpu ? await gpu.requestAdapter() : null;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  if (!adapter) return undefined;
+  const a = adapter as {
+    info?: { device?: string; description?: string; vendor?: string; isFallbackAdapter?: boolean };
+    isFallbackAdapter?: boolean;
+  };
+  return {
+    name: a.info?.description || a.info?.device || a.info?.vendor || "unknown adapter",
+    fallback: a.info?.isFallbackAdapter === true || a.isFallbackAdapter === true,
+  };
+}
+
+async function initWebgpu(adapter?: AdapterInfo): Promise<string> {
+  adapter ??= await webgpuAdapter();
   if (!adapter) {
     throw new BackendUnavailableError(
       "WebGPU has no adapter on this machine (navigator.gpu.requestAdapter() returned null)",
@@ -85,9 +116,8 @@ async function initWebgpu(): Promise<string> {
   }
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) throw new BackendUnavailableError("the webgpu backend failed to initialise");
-  const info = adapter as { info?: { device?: string; description?: string }; isFallbackAdapter?: boolean };
-  const name = info.info?.description || info.info?.device || "unknown adapter";
-  return `${name}${info.isFallbackAdapter ? " (software fallback adapter)" : ""}`;
+  useFastWebgpuKernels();
+  return `${adapter.name}${adapter.fallback ? " (software fallback adapter)" : ""}`;
 }
 
 /**
@@ -104,15 +134,23 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
   switch (requested) {
     case "auto": {
       const pkg = await tryTensorflow();
+      const adapter = pkg === undefined ? await webgpuAdapter() : undefined;
       if (pkg !== undefined) {
         choice = { requested, backend: "tensorflow", reason: `auto: ${pkg} is installed` };
+      } else if (adapter !== undefined && !adapter.fallback) {
+        choice = {
+          requested,
+          backend: "webgpu",
+          reason: `auto: no tfjs-node package, and a hardware WebGPU adapter: ${await initWebgpu(adapter)}`,
+        };
       } else {
         await initWasm();
         choice = {
           requested,
           backend: "wasm",
-          reason:
-            "auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed, so wasm (XNNPACK, SIMD, one thread)",
+          reason: `auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and ${
+            adapter ? `the only WebGPU adapter is a software fallback (${adapter.name})` : "there is no WebGPU adapter"
+          }, so wasm (XNNPACK, SIMD)`,
         };
       }
       break;
@@ -140,6 +178,7 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
       break;
   }
   await tf.ready();
+  setLayerKernels(choice.backend === "webgpu" ? WEBGPU_LAYER_KERNELS : DEFAULT_LAYER_KERNELS);
   current = choice;
   return choice;
 }

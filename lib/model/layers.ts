@@ -218,14 +218,11 @@ function windowMaxPool(x: tf.Tensor4D): tf.Tensor4D {
             const dj = k % 3;
             const hit = tf.mul(tf.cast(tf.equal(ws[k], sy), "float32"), tf.sub(1, taken)); // first maximum only
             taken = tf.add(taken, hit);
-            // place g [N, OH, OW, C] at rows di + 2i, columns dj + 2j
-            const g = tf.reshape(tf.mul(hit, dy), [n, oh, 1, ow, 1, c]);
-            const spread = tf.reshape(tf.pad(g, [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]), [
-              n,
-              2 * oh,
-              2 * ow,
-              c,
-            ]);
+            // place g [N, OH, OW, C] at rows di + 2i, columns dj + 2j: interleave zeros along W,
+            // then along H, with rank-4 pads only (webgpu's pad returns zeros for rank 5 and 6)
+            const g = tf.reshape(tf.mul(hit, dy), [n * oh, ow, 1, c]);
+            const wide = tf.reshape(tf.pad(g, [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, oh, 1, 2 * ow * c]);
+            const spread = tf.reshape(tf.pad(wide, [[0, 0], [0, 0], [0, 1], [0, 0]]), [n, 2 * oh, 2 * ow, c]);
             dxp = tf.add(dxp, tf.pad(spread, [[0, 0], [di, 2 - di], [dj, 2 - dj], [0, 0]]));
           }
           return tf.slice(dxp, [0, 1, 1, 0], [n, h, w, c]);

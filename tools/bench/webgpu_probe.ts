@@ -1,0 +1,291 @@
+/**
+ * One prepared measurement of the webgpu backend on a real GPU (issue 7): the costly ops of
+ * the training step in each of their forms (lib/model/layers.ts `LayerKernels`), then whole
+ * Ada-DF training and inference steps at batch 64, 100x100 and 48x48, with each set of forms,
+ * and the costliest kernels of one step. Prints one JSON document (also written to --out).
+ *
+ *   deno run -A tools/bench/webgpu_probe.ts [--out FILE] [--quick]
+ *
+ * Timing: each op runs `reps` times back to back and is then read back once, so the fixed
+ * cost of a read-back (15-20 ms through Deno's WebGPU) is spread over the repetitions; the
+ * first call of every op (pipeline compilation) is excluded.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { useFastWebgpuKernels } from "../../lib/backend/webgpu_kernels.ts";
+import {
+  batchNorm,
+  channelSums,
+  globalAveragePool,
+  type LayerKernels,
+  maxPool,
+  setLayerKernels,
+} from "../../lib/model/layers.ts";
+import { AdaDfNet } from "../../lib/model/adadf_net.ts";
+import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
+import { targetBatchAsync, trainStepAsync } from "../../lib/train/step.ts";
+import { Prng } from "../../lib/util/prng.ts";
+
+const { values: flags } = parseArgs({
+  options: { out: { type: "string" }, quick: { type: "boolean" }, batch: { type: "string" } },
+});
+const quick = flags.quick === true;
+const B = Number(flags.batch ?? 64);
+const log = (m: string) => console.error(m);
+const report: Record<string, unknown> = {};
+
+const choice = await initBackend("webgpu");
+report.backend = choice;
+// deno-lint-ignore no-explicit-any
+const backend = tf.backend() as any;
+report.timestampQuery = backend.supportTimestampQuery ?? null;
+log(`backend: ${choice.reason}; timestamp-query: ${report.timestampQuery}`);
+
+const prng = new Prng(0);
+function randn(shape: number[]): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, () => prng.normal()), shape);
+}
+
+async function sync(t: tf.Tensor | tf.Tensor[]): Promise<void> {
+  const list = Array.isArray(t) ? t : [t];
+  const s = tf.tidy(() => tf.addN(list.map((x) => tf.sum(x))));
+  await s.data();
+  s.dispose();
+}
+
+/** Median ms of one call of `fn` over `rounds` rounds of `reps` back-to-back calls (each round read back once). */
+async function timeOp(fn: () => tf.Tensor | tf.Tensor[], reps = 10, rounds = 3): Promise<number> {
+  const first = fn();
+  await sync(first);
+  tf.dispose(first);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    let last: tf.Tensor | tf.Tensor[] = [];
+    for (let i = 0; i < reps; i++) {
+      tf.dispose(last);
+      last = fn();
+    }
+    await sync(last);
+    tf.dispose(last);
+    times.push((performance.now() - t0) / reps);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+const FORMS: Record<string, LayerKernels> = {
+  tfjs: { channelSums: "reduce", globalPool: "reduce", maxPool: "native" },
+  ours: { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" },
+};
+
+// ---- single ops at ResNet-18 shapes (batch 64, 100x100 input) ------------------------------
+const ops: { op: string; shape: number[]; form: string; ms: number }[] = [];
+async function op(name: string, shape: number[], form: string, fn: () => tf.Tensor | tf.Tensor[]) {
+  try {
+    const ms = await timeOp(fn);
+    ops.push({ op: name, shape, form, ms });
+    log(`${name} ${JSON.stringify(shape)} [${form}]: ${ms.toFixed(2)} ms`);
+  } catch (e) {
+    log(`${name} ${JSON.stringify(shape)} [${form}]: FAILED ${(e as Error).message}`);
+    ops.push({ op: name, shape, form, ms: NaN });
+  }
+}
+
+const shapes = [[B, 50, 50, 64], [B, 25, 25, 64], [B, 13, 13, 128], [B, 4, 4, 512]];
+for (const shape of shapes) {
+  const x = randn(shape);
+  for (const form of ["reduce", "matmul"] as const) {
+    setLayerKernels({ channelSums: form });
+    await op("channelSums", shape, form, () => channelSums(x));
+  }
+  // whole training BatchNorm, forward and backward
+  const c = shape[3];
+  const params = new Map<string, tf.Variable>([
+    ["bn.weight", tf.variable(tf.ones([c]))],
+    ["bn.bias", tf.variable(tf.zeros([c]))],
+  ]);
+  const dy = randn(shape);
+  for (const form of ["reduce", "matmul"] as const) {
+    setLayerKernels({ channelSums: form });
+    await op("batchNorm fwd+bwd", shape, form, () =>
+      tf.tidy(() => {
+        const g = tf.grads((t: tf.Tensor) =>
+          tf.sum(tf.mul(batchNorm({ params, training: true }, "bn", t as tf.Tensor4D), dy))
+        )([x]);
+        return g[0];
+      }));
+  }
+  tf.dispose([x, dy, ...params.values()]);
+}
+{
+  const x = randn([B, 4, 4, 512]);
+  for (const form of ["reduce", "matmul"] as const) {
+    setLayerKernels({ globalPool: form });
+    await op(
+      "globalPool fwd+bwd",
+      [B, 4, 4, 512],
+      form,
+      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(globalAveragePool(t as tf.Tensor4D))))(x)),
+    );
+  }
+  x.dispose();
+}
+{
+  const x = randn([B, 50, 50, 64]);
+  for (const form of ["native", "windows"] as const) {
+    setLayerKernels({ maxPool: form });
+    await op("maxPool fwd", [B, 50, 50, 64], form, () => maxPool(x as tf.Tensor4D));
+    await op(
+      "maxPool fwd+bwd",
+      [B, 50, 50, 64],
+      form,
+      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(maxPool(t as tf.Tensor4D))))(x)),
+    );
+  }
+  x.dispose();
+}
+{
+  // reference points: convolutions and elementwise ops
+  const x = randn([B, 25, 25, 64]) as tf.Tensor4D;
+  const w = randn([3, 3, 64, 64]) as tf.Tensor4D;
+  const y = tf.conv2d(x, w, 1, 1);
+  await op("conv3x3 fwd", [B, 25, 25, 64], "tfjs", () => tf.conv2d(x, w, 1, 1));
+  const xs2 = randn([B, 50, 50, 64]) as tf.Tensor4D;
+  const w2 = randn([3, 3, 64, 128]) as tf.Tensor4D;
+  const y2 = tf.conv2d(xs2, w2, 2, 1);
+  for (const fast of [false, true]) {
+    useFastWebgpuKernels(fast);
+    const form = fast ? "ours" : "tfjs";
+    await op("conv3x3 bwd input", [B, 25, 25, 64], form, () => tf.conv2dTranspose(y, w, x.shape, 1, 1));
+    await op("conv3x3/2 bwd input", [B, 50, 50, 64], form, () => tf.conv2dTranspose(y2, w2, xs2.shape, 2, 1));
+    await op(
+      "conv3x3 bwd filter",
+      [B, 25, 25, 64],
+      form,
+      () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 1), y)))(w)),
+    );
+    await op(
+      "conv3x3/2 bwd filter",
+      [B, 50, 50, 64],
+      form,
+      () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xs2, f as tf.Tensor4D, 2, 1), y2)))(w2)),
+    );
+  }
+  tf.dispose([xs2, w2, y2]);
+  await op("relu", [B, 25, 25, 64], "tfjs", () => tf.relu(x));
+  await op("add", [B, 25, 25, 64], "tfjs", () => tf.add(x, y));
+  const xs = randn([B, 100, 100, 3]) as tf.Tensor4D;
+  const ws = randn([7, 7, 3, 64]) as tf.Tensor4D;
+  await op("conv7x7/2 fwd", [B, 100, 100, 3], "tfjs", () => tf.conv2d(xs, ws, 2, 3));
+  for (const fast of [false, true]) {
+    useFastWebgpuKernels(fast);
+    await op(
+      "conv7x7/2 bwd filter",
+      [B, 100, 100, 3],
+      fast ? "ours" : "tfjs",
+      () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xs, f as tf.Tensor4D, 2, 3))))(ws)),
+    );
+  }
+  tf.dispose([x, w, y, xs, ws]);
+}
+report.ops = ops;
+
+// ---- whole steps ------------------------------------------------------------------------------
+const steps: Record<string, unknown>[] = [];
+for (const size of quick ? [48] : [100, 48]) {
+  for (const [formName, forms] of Object.entries(FORMS)) {
+    setLayerKernels(forms);
+    useFastWebgpuKernels(formName === "ours");
+    const b = B;
+    const net = new AdaDfNet({ width: 64 }, { seed: 0 });
+    const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+    const variables = net.trainableVariables(true);
+    const x = randn([b, size, size, 3]) as tf.Tensor4D;
+    const labels = tf.tensor1d(Int32Array.from({ length: b }, () => prng.int(7)), "int32");
+    const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));
+    const run = () =>
+      trainStepAsync(net, { x, labels }, { optimizer, variables, classDistributions, loss: { epoch: 2, beta: 3 } });
+    try {
+      const warm: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        const t0 = performance.now();
+        await run();
+        warm.push(performance.now() - t0);
+      }
+      const times: number[] = [];
+      let loss = NaN;
+      for (let i = 0; i < (quick ? 3 : 6); i++) {
+        const t0 = performance.now();
+        loss = (await run()).total;
+        times.push(performance.now() - t0);
+      }
+      const med = times.slice().sort((p, q) => p - q)[Math.floor(times.length / 2)];
+      const inferTimes: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const t0 = performance.now();
+        await targetBatchAsync(net, x);
+        if (i > 0) inferTimes.push(performance.now() - t0);
+      }
+      const inferMed = inferTimes.sort((p, q) => p - q)[Math.floor(inferTimes.length / 2)];
+      const row = {
+        size,
+        forms: formName,
+        warmupMs: warm,
+        stepMs: times,
+        trainImagesPerSecond: (1000 * b) / med,
+        inferImagesPerSecond: (1000 * b) / inferMed,
+        loss,
+        numTensors: tf.memory().numTensors,
+      };
+      steps.push(row);
+      log(`step ${size}px [${formName}]: ${JSON.stringify(row)}`);
+      if (size === 100 || quick) {
+        const info = await tf.profile(async () => {
+          await run();
+        });
+        const agg = new Map<string, { ms: number; n: number }>();
+        let total = 0;
+        for (const k of info.kernels) {
+          const ms = Number(await k.kernelTimeMs) || 0;
+          const e = agg.get(k.name) ?? { ms: 0, n: 0 };
+          e.ms += ms;
+          e.n++;
+          agg.set(k.name, e);
+          total += ms;
+        }
+        const top = [...agg].sort((p, q) => q[1].ms - p[1].ms).slice(0, 15).map(([name, e]) => ({
+          name,
+          ms: +e.ms.toFixed(2),
+          calls: e.n,
+          share: +(e.ms / total).toFixed(3),
+        }));
+        // the slowest single kernel calls
+        const slowest = info.kernels
+          .map((k) => ({ name: k.name, shape: k.inputShapes, ms: 0, p: k.kernelTimeMs }))
+          .slice(0, 5000);
+        for (const s of slowest) s.ms = Number(await s.p) || 0;
+        const worst = slowest.sort((p, q) => q.ms - p.ms).slice(0, 12).map(({ name, shape, ms }) => ({
+          name,
+          shape,
+          ms: +ms.toFixed(2),
+        }));
+        steps.push({ size, forms: formName, profileTotalMs: total, kernels: info.kernels.length, top, worst });
+        log(`profile ${size}px [${formName}]: total ${total.toFixed(1)} ms over ${info.kernels.length} kernels`);
+        log(JSON.stringify(top));
+        log(JSON.stringify(worst));
+      }
+    } catch (e) {
+      log(`step ${size}px [${formName}]: FAILED ${(e as Error).stack}`);
+      steps.push({ size, forms: formName, error: String(e) });
+    }
+    tf.dispose([x, labels, classDistributions]);
+    optimizer.dispose();
+    net.dispose();
+  }
+}
+report.steps = steps;
+const text = JSON.stringify(report, null, 1);
+if (flags.out) Deno.writeTextFileSync(flags.out, text);
+console.log(text);

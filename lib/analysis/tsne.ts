@@ -136,7 +136,7 @@ export async function tsne(
   } else {
     y = initialEmbedding(data, shape, o.init, new Prng(o.seed));
     const learningRate = o.learningRate === "auto" ? Math.max(n / EXAGGERATION / 4, 50) : o.learningRate;
-    optimise(y, P, { ...o, learningRate });
+    await optimise(y, P, { ...o, learningRate });
     iterations = o.iterations;
   }
   const embedding = Float32Array.from(y);
@@ -172,12 +172,15 @@ function initialEmbedding(data: Float32Array, shape: [number, number], init: "pc
   return y;
 }
 
-/** Gradient descent with momentum and gains on the embedding `y` ([n, 2]), in place. */
-function optimise(
+/**
+ * Gradient descent with momentum and gains on the embedding `y` ([n, 2]), in place. Yields to the
+ * event loop every 50 iterations, so that a progress display (or a Ctrl-C handler) gets to run.
+ */
+async function optimise(
   y: Float64Array,
   P: TsneAffinities,
   o: { iterations: number; theta: number; learningRate: number; onProgress?: TsneOptions["onProgress"] },
-): void {
+): Promise<void> {
   const n = P.n;
   const tree = new QuadTree(n);
   const grad = new Float64Array(2 * n); // [n, 2]
@@ -212,6 +215,7 @@ function optimise(
       y[t] += u;
     }
     if (report) o.onProgress!(it + 1, o.iterations, kl);
+    if ((it + 1) % PROGRESS_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
 }
 

@@ -177,7 +177,8 @@ export class QuadTree {
     for (let id = 0; id < size; id++) {
       const w = 2 * Math.max(this.#hx[id], this.#hy[id]);
       rec[4 * id] = this.#mx[id], rec[4 * id + 1] = this.#my[id];
-      rec[4 * id + 2] = w * w, rec[4 * id + 3] = this.#count[id];
+      // leaves get -1 in place of the width, so one load tells both
+      rec[4 * id + 2] = child[id] >= 0 ? w * w : -1, rec[4 * id + 3] = this.#count[id];
     }
     const leafOf = this.#leafOf, stack = this.#stack, order = this.#treeOrder(n);
     const t2 = theta * theta;
@@ -199,8 +200,9 @@ export class QuadTree {
           if (cnt === 0) continue;
           const dx = xi - rec[4 * c], dy = yi - rec[4 * c + 1];
           const d2 = dx * dx + dy * dy;
-          if (child[c] >= 0) {
-            if (rec[4 * c + 2] >= t2 * d2) { // too close to summarise: open it later
+          const w2 = rec[4 * c + 2];
+          if (w2 >= 0) { // an internal cell
+            if (w2 >= t2 * d2) { // too close to summarise: open it later
               stack[sp++] = c;
               continue;
             }

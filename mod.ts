@@ -1,15 +1,24 @@
 /**
  * Ada-DF (Adaptive label Distribution Fusion for facial expression recognition) in
  * TypeScript, on TensorFlow.js: data, the dual-branch ResNet, the method's
- * distributions and losses, training and evaluation.
+ * distributions and losses, training, evaluation, t-SNE and the paper's figures.
  *
  * - Backend: {@linkcode initBackend} (`auto`, `tensorflow`, `webgpu`, `wasm`, `cpu`).
- * - Data: {@linkcode loadSynthFer} (the built-in procedural face set), {@linkcode makeBatch}.
- * - Model: {@linkcode AdaDfNet} (ResNet-18/50, two branches, attention heads).
+ * - Data: {@linkcode loadSynthFer} (the built-in procedural face set), {@linkcode loadFerDataset}
+ *   (RAF-DB, AffectNet, SFEW, FER2013, FERPlus, ImageFolder trees, decoded once and cached),
+ *   {@linkcode randAugment}, {@linkcode tenCrop}, {@linkcode makeBatch}, {@linkcode BatchPipeline}
+ *   (the next batch prepared in a worker while the current one trains), label noise.
+ * - Model: {@linkcode AdaDfNet} (ResNet-18/50, two branches, attention heads);
+ *   {@linkcode readTorchFile} / {@linkcode loadPretrainedInto} (PyTorch `.pth` and safetensors in),
+ *   {@linkcode exportOfficialSafetensors} (the official code's key names out).
  * - Method: {@linkcode adaDfLoss} and one function per equation (`lib/method/`).
  * - Training: {@linkcode resolveConfig}, {@linkcode runTraining} (writes a run folder with a
  *   checkpoint per epoch), {@linkcode resumeTraining} (continues one), {@linkcode trainAdaDf}
- *   (the epoch loop, no I/O).
+ *   (the epoch loop, no I/O), {@linkcode cachedRun} (a run made once and reused, for notebooks).
+ * - Using a model: {@linkcode loadTrainedModel}, {@linkcode evaluateModel}, {@linkcode predictBatch}.
+ * - Analysis and figures: {@linkcode tsne} (Barnes-Hut, or `tsne-js`), {@linkcode knnAccuracy};
+ *   vega-lite builders for Fig. 1-6, curves, attention statistics and the confusion matrix, and
+ *   {@linkcode displayFigure} / {@linkcode renderFigure} (Jupyter bundle, SVG, PNG).
  *
  * @example The method on one batch: fuse, then the loss parts
  * ```ts
@@ -62,6 +71,7 @@ export {
   initBackend,
 } from "./lib/backend/backend.ts";
 export { registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
+export { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "./lib/backend/webgpu_kernels.ts";
 export {
   ConfigError,
   DATASET_PRESETS,
@@ -86,7 +96,24 @@ export {
 } from "./lib/data/batches.ts";
 export { DEFAULT_SYNTHFER_OPTIONS, faceSvg, generateSynthFer, loadSynthFer } from "./lib/data/synthfer.ts";
 export type { FaceSplit, SynthFerDataset, SynthFerOptions } from "./lib/data/synthfer.ts";
-export { flipLabels } from "./lib/data/label_noise.ts";
+export { applyNoiseFile, flipLabels, type NoiseEntry, parseNoiseFile } from "./lib/data/label_noise.ts";
+export {
+  DATASET_NAMES,
+  DatasetError,
+  indexDataset,
+  type LoadedDataset,
+  type LoadedSplit,
+  loadFerDataset,
+  type LoadFerDatasetOptions,
+  type SkippedImage,
+} from "./lib/data/dataset.ts";
+export type { DatasetIndex, SampleRef } from "./lib/data/dataset.ts";
+export { decodeFace, ImageDecodeError } from "./lib/data/images.ts";
+export { DiskImageStore, type ImageStore, MemoryImageStore } from "./lib/data/image_store.ts";
+export { balancedEpochIndices } from "./lib/data/sampling.ts";
+export { applyOp, fiveCrop, meanOverCrops, RAND_AUGMENT_OPS, randAugment, tenCrop } from "./lib/data/augment/mod.ts";
+export { BatchPipeline } from "./lib/data/pipeline.ts";
+export { benchmarkPipeline } from "./lib/data/pipeline_bench.ts";
 export {
   AdaDfNet,
   type AdaDfOutputs,
@@ -95,8 +122,26 @@ export {
   type ModelConfig,
 } from "./lib/model/adadf_net.ts";
 export { decodeSafetensors, encodeSafetensors } from "./lib/model/safetensors.ts";
+export {
+  channelSums,
+  DEFAULT_LAYER_KERNELS,
+  globalAveragePool,
+  type LayerKernels,
+  layerKernels,
+  setLayerKernels,
+} from "./lib/model/layers.ts";
+export {
+  readTorchFile,
+  readWeightsFile,
+  type TorchObject,
+  type TorchTensor,
+  WeightsError,
+  type WeightsFile,
+} from "./lib/model/torch_file.ts";
+export { findStateDict, loadPretrainedInto, netFromWeightsFile } from "./lib/model/weights_import.ts";
+export { exportOfficialSafetensors, officialStateDict } from "./lib/model/weights_export.ts";
 export * from "./lib/method/mod.ts";
-export { trainStep } from "./lib/train/step.ts";
+export { trainStep, trainStepAsync } from "./lib/train/step.ts";
 export { evaluateTarget, InterruptedError, trainAdaDf } from "./lib/train/trainer.ts";
 export type {
   ClassDistributionRecord,
@@ -105,6 +150,19 @@ export type {
   TrackedSampleRecord,
   TrainEvent,
 } from "./lib/train/trainer.ts";
-export { defaultRunDir, loadData, type RunSummary, runTraining } from "./lib/train/run.ts";
+export {
+  defaultRunDir,
+  loadData,
+  readRunConfig,
+  resumeTraining,
+  type RunSummary,
+  runTraining,
+} from "./lib/train/run.ts";
+export { cachedRun, NOTEBOOK_PRESET } from "./lib/train/cached_run.ts";
+export { confusionFromLogits, evaluateModel, type EvaluationReport, formatEvaluation } from "./lib/train/evaluate.ts";
+export { predictBatch } from "./lib/train/predict.ts";
+export { loadTrainedModel } from "./lib/train/trained_model.ts";
+export * from "./lib/analysis/mod.ts";
+export * from "./lib/viz/mod.ts";
 export { decodeNpy, encodeNpy } from "./lib/util/files.ts";
 export { Prng } from "./lib/util/prng.ts";

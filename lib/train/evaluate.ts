@@ -6,15 +6,16 @@
  *
  * @example
  * ```ts
- * import { confusionMatrix } from "./evaluate.ts";
+ * import { confusionFromLogits } from "./evaluate.ts";
  * // two images, two classes: logits [N * C]
- * const m = confusionMatrix(Float32Array.from([2, 1, 0, 3]), Int32Array.from([0, 0]), 2);
+ * const m = confusionFromLogits(Float32Array.from([2, 1, 0, 3]), Int32Array.from([0, 0]), 2);
  * if (m[0][0] !== 1 || m[0][1] !== 1) throw new Error("rows are the true class");
  * ```
  * @module
  */
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import type { ImageSplit } from "../data/batches.ts";
+import { confusionMatrix } from "../viz/confusion.ts";
 import { argmax, evaluateTarget } from "./trainer.ts";
 
 /** The report of one evaluation; `perClassAccuracy` is null for a class without test images. */
@@ -32,18 +33,13 @@ export interface EvaluationReport {
 }
 
 /** Counts of (true class, predicted class) pairs: [C][C], rows = true class. logits [N * C], labels [N]. */
-export function confusionMatrix(logits: Float32Array, labels: Int32Array, numClasses: number): number[][] {
+export function confusionFromLogits(logits: Float32Array, labels: Int32Array, numClasses: number): number[][] {
   const c = numClasses;
   if (logits.length !== labels.length * c) {
     throw new RangeError(`logits hold ${logits.length} values, expected ${labels.length} images x ${c} classes`);
   }
-  const m = Array.from({ length: c }, () => new Array<number>(c).fill(0));
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
-    if (!(Number.isInteger(y) && y >= 0 && y < c)) throw new RangeError(`label ${y} of image ${i} is not in [0, ${c})`);
-    m[y][argmax(logits, i * c, c)]++;
-  }
-  return m;
+  const predictions = Int32Array.from({ length: labels.length }, (_, i) => argmax(logits, i * c, c));
+  return confusionMatrix(labels, predictions, c);
 }
 
 /** Accuracy, per-class accuracy and the confusion matrix from logits [N * C] and labels [N]. */
@@ -53,7 +49,7 @@ export function evaluationReport(
   options: { classes: readonly string[]; trueDistributions?: Float32Array },
 ): EvaluationReport {
   const c = options.classes.length;
-  const confusion = confusionMatrix(logits, labels, c);
+  const confusion = confusionFromLogits(logits, labels, c);
   const n = labels.length;
   let correct = 0;
   const perClassAccuracy: Record<string, number | null> = {};

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeRafDb } from "../data/readers/_make.ts";
 import { CLASSES } from "../../lib/data/classes.ts";
-import { confusionMatrix, evaluationReport, formatEvaluation } from "../../lib/train/evaluate.ts";
+import { confusionFromLogits, evaluationReport, formatEvaluation } from "../../lib/train/evaluate.ts";
 
 const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
 const EVAL = new URL("../../tasks/eval.ts", import.meta.url).pathname;
@@ -25,11 +25,11 @@ async function run(script: string, ...args: string[]) {
 
 const json = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 
-Deno.test("confusionMatrix() and evaluationReport(): rows are true classes, per-class recall, null for absent classes", () => {
+Deno.test("confusionFromLogits() and evaluationReport(): rows are true classes, per-class recall, null for absent classes", () => {
   // 3 images, 3 classes: true 0 -> 0, true 0 -> 2, true 1 -> 1
   const logits = Float32Array.from([5, 0, 0, 0, 1, 3, 0, 2, 1]);
   const labels = Int32Array.from([0, 0, 1]);
-  assert.deepEqual(confusionMatrix(logits, labels, 3), [[1, 0, 1], [0, 1, 0], [0, 0, 0]]);
+  assert.deepEqual(confusionFromLogits(logits, labels, 3), [[1, 0, 1], [0, 1, 0], [0, 0, 0]]);
   const r = evaluationReport(logits, labels, {
     classes: ["a", "b", "c"],
     trueDistributions: Float32Array.from([1, 0, 0, 0, 0, 1, 0, 1, 0]),
@@ -41,7 +41,7 @@ Deno.test("confusionMatrix() and evaluationReport(): rows are true classes, per-
   const text = formatEvaluation(r, ["a", "b", "c"]);
   assert.match(text, /accuracy 66\.67 %/);
   assert.match(text, /c\s+-/);
-  assert.throws(() => confusionMatrix(logits, Int32Array.from([0, 3, 1]), 3), /label 3 of image 1/);
+  assert.throws(() => confusionFromLogits(logits, Int32Array.from([0, 3, 1]), 3), /pair 1 \(3, /);
 });
 
 Deno.test("deno task eval --run reproduces the run's test accuracy, --which best its best, --weights the same", async () => {

@@ -4,10 +4,13 @@
  * Without Jupyter the test is skipped LOUDLY; under CI=true it never skips.
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 const NOTEBOOKS = new URL("../notebooks/", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
+/** Set to a folder to keep the executed notebooks (outputs included) there, e.g. to look at them after a CI failure. */
+const KEEP_DIR = Deno.env.get("NOTEBOOK_OUTPUT_DIR") ? resolve(Deno.env.get("NOTEBOOK_OUTPUT_DIR")!) : undefined;
 
 async function hasJupyterWithDeno(): Promise<string | undefined> {
   try {
@@ -110,7 +113,8 @@ for (const nb of notebooks) {
     name: `notebook ${nb} runs top to bottom with the Deno kernel and shows its outputs`,
     ignore: missing !== undefined,
     fn: async () => {
-      const outDir = await Deno.makeTempDir({ prefix: "adadf-nbtest-" });
+      if (KEEP_DIR) mkdirSync(KEEP_DIR, { recursive: true });
+      const outDir = KEEP_DIR ?? await Deno.makeTempDir({ prefix: "adadf-nbtest-" });
       const r = await new Deno.Command("jupyter", {
         args: [
           "nbconvert",
@@ -154,7 +158,7 @@ for (const nb of notebooks) {
           `${nb} shows ${counts.get(m) ?? 0} ${m} outputs, needs ${least} (has: ${has})`,
         );
       }
-      await Deno.remove(outDir, { recursive: true });
+      if (!KEEP_DIR) await Deno.remove(outDir, { recursive: true });
     },
   });
 }

@@ -32,8 +32,8 @@ interface TsneJsModel {
 /**
  * Runs tsne-js on `data` (`[n, d]`, row-major; already validated by `tsne()`) and returns the
  * embedding (`[n, 2]`) and the gradient evaluations it ran (it may stop early when its error
- * stops improving). Synchronous inside: progress callbacks arrive
- * while it blocks.
+ * stops improving). Synchronous inside: progress callbacks (every 50 evaluations and at the
+ * end) arrive while it blocks.
  */
 export function tsneJs(
   data: Float32Array,
@@ -55,7 +55,10 @@ export function tsneJs(
     evaluations++;
     if (evaluations % 50 === 0) options.onProgress?.(evaluations, options.iterations, error);
   });
-  model.run();
+  const [error] = model.run();
+  // (its error is Number.MAX_VALUE when its last phase did not run)
+  const last = error < Number.MAX_VALUE ? error : undefined;
+  if (evaluations % 50 !== 0) options.onProgress?.(evaluations, options.iterations, last);
   const embedding = Float64Array.from(model.outputEmbedding.data);
   return { embedding, iterations: evaluations };
 }

@@ -136,7 +136,7 @@ async function main(args: string[]) {
     );
     const data = await loadData(cfg, log, (done, total, phase) => {
       if (!quiet) bar.update(`${phase === "decode" ? "decoding faces" : phase}: ${done}/${total}`, done / total);
-    });
+    }, { testOnly: true });
     try {
       if (data.numClasses !== model.net.config.numClasses) {
         throw new RangeError(

@@ -26,7 +26,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { NUM_CLASSES } from "./classes.ts";
-import { buildImageStore, type ImageStore } from "./image_store.ts";
+import { buildImageStore, type ImageStore, MemoryImageStore } from "./image_store.ts";
 import { indexAffectNet } from "./readers/affectnet.ts";
 import { indexFer2013 } from "./readers/fer2013.ts";
 import { indexFerPlus } from "./readers/ferplus.ts";
@@ -63,6 +63,8 @@ export interface LoadFerDatasetOptions {
   autoMemoryLimitBytes?: number;
   /** AffectNet: 7 classes (default, contempt dropped) or 8. */
   affectnetClasses?: 7 | 8;
+  /** Which splits to decode (default both); a split left out comes back empty. `deno task eval` needs only "test". */
+  splits?: readonly ("train" | "test")[];
   /** Decodes in flight at once (default 6). */
   concurrency?: number;
   /** The decoder (default `decodeFace`); tests count calls through it. */
@@ -199,7 +201,9 @@ export async function loadFerDataset(opts: LoadFerDatasetOptions): Promise<Loade
   opts.onProgress?.(0, 1, "index");
   const index = await indexDataset(opts.dataset, opts.dataPath, { affectnetClasses: opts.affectnetClasses });
   opts.onProgress?.(1, 1, "index");
-  for (const split of ["train", "test"] as const) {
+  const wanted = opts.splits ?? ["train", "test"];
+  for (const split of ["train", "test"] as const) if (!wanted.includes(split)) index[split] = [];
+  for (const split of wanted) {
     if (index[split].length === 0) {
       throw new DatasetError(`${index.root}: the ${split} split is empty; expected ${EXPECTED[index.name]}`);
     }
@@ -213,7 +217,7 @@ export async function loadFerDataset(opts: LoadFerDatasetOptions): Promise<Loade
     train: await checkSplit(index, { split: "train", size, onDone: tick }),
     test: await checkSplit(index, { split: "test", size, onDone: tick }),
   };
-  for (const split of ["train", "test"] as const) {
+  for (const split of wanted) {
     const refs = index[split];
     if (check[split].missing === refs.length) {
       const first = refs[0].source.kind === "file" ? refs[0].source.path : refs[0].id;
@@ -236,6 +240,10 @@ export async function loadFerDataset(opts: LoadFerDatasetOptions): Promise<Loade
   try {
     for (const split of ["train", "test"] as const) {
       const refs = index[split];
+      if (!wanted.includes(split)) {
+        out[split] = { images: new MemoryImageStore(new Uint8Array(0), size), labels: new Int32Array(0), ids: [] };
+        continue;
+      }
       const built = await buildImageStore(refs.map((r) => r.source), {
         size,
         kind,

@@ -106,8 +106,9 @@ export async function loadData(
   cfg: TrainConfig,
   log: (m: string) => void = () => {},
   onProgress?: LoadProgress,
+  options: { testOnly?: boolean } = {},
 ): Promise<RunData> {
-  if (cfg.dataset !== "synth") return await loadRealData(cfg, log, onProgress);
+  if (cfg.dataset !== "synth") return await loadRealData(cfg, log, { onProgress, testOnly: options.testOnly });
   const ds = await loadSynthFer({
     seed: cfg.synth.seed,
     trainSize: cfg.synth.trainSize,
@@ -143,7 +144,12 @@ export async function loadData(
   };
 }
 
-async function loadRealData(cfg: TrainConfig, log: (m: string) => void, onProgress?: LoadProgress): Promise<RunData> {
+async function loadRealData(
+  cfg: TrainConfig,
+  log: (m: string) => void,
+  options: { onProgress?: LoadProgress; testOnly?: boolean },
+): Promise<RunData> {
+  const { onProgress } = options;
   // read and check the noise file before decoding anything
   const noiseEntries = cfg.noiseFile === null ? undefined : parseNoiseFile(readNoiseFile(cfg.noiseFile), cfg.noiseFile);
   const size = decodeSize(cfg);
@@ -153,6 +159,7 @@ async function loadRealData(cfg: TrainConfig, log: (m: string) => void, onProgre
     imageSize: size,
     cache: cfg.cache,
     affectnetClasses: cfg.affectnetClasses,
+    splits: options.testOnly ? ["test"] : undefined,
     onProgress,
   });
   const close = () => {

@@ -87,6 +87,27 @@ Deno.test("loadFerDataset() reads RAF-DB: counts, labels, splits, grey JPEGs to 
   });
 });
 
+Deno.test("loadFerDataset() with splits ['test'] decodes only the test images (what deno task eval needs)", async () => {
+  await withTemp(async (dir) => {
+    await makeRafDb(dir, 2);
+    const { calls, decode } = counting();
+    const ds = await loadFerDataset({
+      dataset: "raf-db",
+      dataPath: dir,
+      imageSize: S,
+      cache: "memory",
+      splits: ["test"],
+      decode,
+    });
+    assert.equal(calls.n, 7);
+    assert.equal(ds.decodedImages, 7);
+    assert.equal(ds.train.images.count, 0);
+    assert.equal(ds.train.labels.length, 0);
+    assert.deepEqual([...ds.test.labels], [0, 1, 2, 3, 4, 5, 6]);
+    assertColoursMatch(ds.test);
+  });
+});
+
 Deno.test("loadFerDataset() reads AffectNet in both layouts and maps its ids onto CLASSES", async () => {
   await withTemp(async (dir) => {
     await makeAffectNetNpy(join(dir, "npy"));

@@ -68,6 +68,11 @@ Deno.test("conv2dFilterGradientIm2col() equals TF.js's filter gradient on cpu fo
 });
 
 const adapter = await navigator.gpu?.requestAdapter();
+if (!adapter && Deno.env.get("CI") === "true") {
+  throw new Error(
+    "CI=true but Deno finds no WebGPU adapter: .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)",
+  );
+}
 if (!adapter) console.warn("\n!!! SKIPPED: webgpu kernel test, because this machine has no WebGPU adapter !!!\n");
 
 Deno.test({

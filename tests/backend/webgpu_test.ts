@@ -10,6 +10,11 @@ import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 
 const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
 const adapter = gpu ? await gpu.requestAdapter() : null;
+if (!adapter && Deno.env.get("CI") === "true") {
+  throw new Error(
+    "CI=true but Deno finds no WebGPU adapter: .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)",
+  );
+}
 if (!adapter) console.warn("\n!!! SKIPPED: webgpu backend test, because this machine has no WebGPU adapter !!!\n");
 
 async function forwardAndGrad(backend: "cpu" | "webgpu") {

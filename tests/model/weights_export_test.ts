@@ -83,13 +83,17 @@ Deno.test("exportOfficialSafetensors() writes the checkpoint's own values back u
 
 Deno.test("exportOfficialSafetensors() output loads into the official PyTorch model with strict=True (needs python3-torch)", async () => {
   // The committed-fixture test above already checks keys, shapes, dtypes and values; this one runs
-  // PyTorch itself where it is installed, so it is an extra check, not a required one.
+  // PyTorch itself (issue 4: "loadable by PyTorch ... with strict=True"): skipped loudly on a laptop
+  // without python3-torch, never under CI=true (.ci/run installs it).
   const python = "/usr/bin/python3";
   const probe = existsSync(python)
     ? await new Deno.Command(python, { args: ["-c", "import torch"], stdout: "null", stderr: "null" }).output()
     : { success: false };
   if (!probe.success) {
-    console.warn("SKIPPED: /usr/bin/python3 with torch is not installed (optional PyTorch strict-load check)");
+    if (Deno.env.get("CI") === "true") {
+      throw new Error("CI=true but /usr/bin/python3 cannot import torch: .ci/run must install python3-torch");
+    }
+    console.warn("\n!!! SKIPPED: the PyTorch strict=True load check, because /usr/bin/python3 has no torch !!!\n");
     return;
   }
   tf.disposeVariables();

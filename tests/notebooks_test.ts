@@ -76,6 +76,11 @@ Deno.test("every notebook is stored without outputs, for the Deno kernel, import
     }
     const source = code.map((c: { source: string | string[] }) => [c.source].flat().join("")).join("\n");
     assert.match(source, /from "\.\.\/mod\.ts"/, `${nb} must import the toolkit as a user's notebook does`);
+    assert.doesNotMatch(
+      source,
+      /from "\.\.\/lib\//,
+      `${nb} must import from ../mod.ts only, as a user's notebook does`,
+    );
     assert.ok(
       /^# /m.test([doc.cells[0].source].flat().join("")),
       `${nb} must open with a markdown title`,

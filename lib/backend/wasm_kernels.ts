@@ -12,7 +12,7 @@
  * Both are checked against the `cpu` backend in tests/backend/wasm_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { inputGradientSubpixel } from "./wasm_conv_input_grad.ts";
+import { inputGradientSubpixel, takeRows } from "./wasm_conv_input_grad.ts";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -125,9 +125,9 @@ export function conv2dInputGradient(
         cout,
       ]);
     }
-    // flip the taps with a gather (the wasm Reverse kernel is slow), swap in/out channels
+    // flip the taps with slices + concat (the wasm Gather and Reverse kernels are slower), swap in/out channels
     const taps = Array.from({ length: kh * kw }, (_, i) => kh * kw - 1 - i);
-    const rev = tf.reshape(tf.gather(tf.reshape(filter, [kh * kw, cin, cout]), taps), [kh, kw, cin, cout]);
+    const rev = tf.reshape(takeRows(tf.reshape(filter, [kh * kw, cin, cout]), taps), [kh, kw, cin, cout]);
     const flipped = tf.transpose(rev, [0, 1, 3, 2]); // [KH,KW,Cout,Cin]
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [
       [0, 0],

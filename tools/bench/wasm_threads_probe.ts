@@ -46,10 +46,14 @@ let bestMm = Infinity;
 let bestConv = Infinity;
 for (let i = 0; i < Number(values.repeats); i++) {
   let t0 = performance.now();
-  tf.tidy(() => tf.matMul(a, a).dataSync());
+  tf.tidy(() => {
+    tf.matMul(a, a).dataSync();
+  });
   bestMm = Math.min(bestMm, performance.now() - t0);
   t0 = performance.now();
-  tf.tidy(() => tf.conv2d(cx, cf, 1, "same").dataSync());
+  tf.tidy(() => {
+    tf.conv2d(cx, cf, 1, "same").dataSync();
+  });
   bestConv = Math.min(bestConv, performance.now() - t0);
 }
 console.log(JSON.stringify({

@@ -11,7 +11,9 @@ Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [-
   --which last|best
   --weights FILE       a run's weights_*.safetensors, a toolkit export, or an official Ada-DF checkpoint
   IMAGE...             aligned face images (JPEG, PNG, ...): resized to the model's input size and
-                       normalised as in training (ImageNet mean/std), no augmentation, no TenCrop
+                       normalised as in training (ImageNet mean/std), no augmentation
+  --ten-crop true|false  the mean over ten crops of the face resized to 256/224 of the input size, as the
+                       official code tests SFEW (default: the run's setting; false for a weights file)
   --npy FILE           a float32 batch in PyTorch layout (N, 3, H, W), already normalised: fed unchanged
   --image-size S       input size for IMAGE files (default: the run's or the file's record; an official
                        checkpoint 224)
@@ -30,6 +32,7 @@ async function main(args: string[]) {
     weights: { type: "string" },
     npy: { type: "string" },
     "image-size": { type: "string" },
+    "ten-crop": { type: "string" },
     "batch-size": { type: "string" },
     backend: { type: "string" },
     json: { type: "boolean" },
@@ -52,6 +55,13 @@ async function main(args: string[]) {
   const flagSize = numberFlag("image-size", v["image-size"] as string | undefined, true);
   if (flagSize !== undefined && !(flagSize >= 16 && flagSize <= 1024)) {
     throw new UsageError(`--image-size must be in [16, 1024], got ${flagSize}`);
+  }
+  const tenCropFlag = v["ten-crop"] as string | undefined;
+  if (tenCropFlag !== undefined && tenCropFlag !== "true" && tenCropFlag !== "false") {
+    throw new UsageError(`--ten-crop expects true or false, got '${tenCropFlag}'`);
+  }
+  if (tenCropFlag !== undefined && v.npy !== undefined) {
+    throw new UsageError("--ten-crop is for image files; an --npy batch is fed unchanged");
   }
   if (flagSize !== undefined && v.npy !== undefined) {
     throw new UsageError("--image-size is for image files; an --npy batch has its own size");
@@ -99,7 +109,10 @@ async function main(args: string[]) {
 
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
-  const { loadFaces, nchwToNhwc, predictBatch } = await import("../lib/train/predict.ts");
+  const { loadFaces, loadFacesTenCrop, meanCropRows, nchwToNhwc, predictBatch } = await import(
+    "../lib/train/predict.ts"
+  );
+  const { decodeSize } = await import("../lib/config.ts");
   const choice = await initBackend(backend as BackendName);
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
@@ -111,14 +124,19 @@ async function main(args: string[]) {
   try {
     let x: Float32Array;
     let size: number;
+    const tenCrop = npy === undefined &&
+      (tenCropFlag !== undefined ? tenCropFlag === "true" : model.runConfig?.tenCrop === true);
     if (npy !== undefined) {
       size = npy.shape[2];
       x = nchwToNhwc(npy.data, npy.shape);
     } else {
       size = flagSize ?? model.imageSize ?? (model.kind === "adadf" ? OFFICIAL_IMAGE_SIZE : 100);
-      x = await loadFaces(images, size);
+      x = tenCrop
+        ? await loadFacesTenCrop(images, { decodeSize: decodeSize({ imageSize: size, tenCrop }), crop: size })
+        : await loadFaces(images, size);
     }
-    const rows = await predictBatch(model.net, x, { imageSize: size, batchSize });
+    const cropRows = await predictBatch(model.net, x, { imageSize: size, batchSize });
+    const rows = tenCrop ? meanCropRows(cropRows, 10) : cropRows;
     log(backendLine);
     const classes = model.classes;
     if (json) {
@@ -128,7 +146,7 @@ async function main(args: string[]) {
       }));
       return;
     }
-    console.log(`${model.weightsPath}, input ${size}x${size}`);
+    console.log(`${model.weightsPath}, input ${size}x${size}${tenCrop ? ", mean of ten crops" : ""}`);
     const w = Math.max(...classes.map((c) => c.length));
     rows.forEach((r, i) => {
       const top = r.probabilities.indexOf(Math.max(...r.probabilities));

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { decodeFace } from "../data/images.ts";
 import { prepareImage } from "../data/augment/prepare.ts";
+import { tenCrop } from "../data/augment/tencrop.ts";
 
 /** One input's outputs. `probabilities` = softmax(targetLogits). */
 export interface PredictionRow {
@@ -62,16 +63,64 @@ export async function loadFaces(paths: readonly string[], size: number): Promise
   const px = size * size * 3;
   const x = new Float32Array(paths.length * px);
   for (let i = 0; i < paths.length; i++) {
-    let rgb: Uint8Array;
-    try {
-      rgb = await decodeFace({ kind: "file", path: paths[i] }, size);
-    } catch (e) {
-      const why = (e as Error).message.split("\n")[0];
-      throw new FaceFileError(`image ${paths[i]} cannot be read: ${why}`);
-    }
-    prepareImage(rgb, x.subarray(i * px, (i + 1) * px), { size });
+    prepareImage(await decodeFile(paths[i], size), x.subarray(i * px, (i + 1) * px), { size });
   }
   return x;
+}
+
+/**
+ * TenCrop at test time, as the official code does for SFEW: each face decoded at `decodeSize`
+ * (256), cut into ten `crop` x `crop` crops (four corners and the centre, then the same of the
+ * mirrored face), each normalised: [N * 10, crop, crop, 3], the crops of one face adjacent.
+ * Average the rows with {@linkcode meanCropRows}.
+ */
+export async function loadFacesTenCrop(
+  paths: readonly string[],
+  options: { decodeSize: number; crop: number },
+): Promise<Float32Array> {
+  const { decodeSize, crop } = options;
+  const px = crop * crop * 3;
+  const x = new Float32Array(paths.length * 10 * px);
+  for (let i = 0; i < paths.length; i++) {
+    const crops = tenCrop(await decodeFile(paths[i], decodeSize), { width: decodeSize, height: decodeSize, crop });
+    crops.forEach((c, k) => prepareImage(c, x.subarray((i * 10 + k) * px, (i * 10 + k + 1) * px), { size: crop }));
+  }
+  return x;
+}
+
+/**
+ * One row per face from its `crops` adjacent crop rows: the logits averaged (the official
+ * test-time `view(bs, ncrops, -1).mean(1)`), the attention averaged, the probabilities the
+ * softmax of the mean target logits.
+ */
+export function meanCropRows(rows: readonly PredictionRow[], crops: number): PredictionRow[] {
+  if (rows.length % crops !== 0) throw new RangeError(`${rows.length} rows are not whole groups of ${crops} crops`);
+  const out: PredictionRow[] = [];
+  for (let i = 0; i < rows.length; i += crops) {
+    const group = rows.slice(i, i + crops);
+    const mean = (pick: (r: PredictionRow) => number[]) =>
+      pick(group[0]).map((_, j) => group.reduce((a, r) => a + pick(r)[j], 0) / crops);
+    const targetLogits = mean((r) => r.targetLogits);
+    const top = Math.max(...targetLogits);
+    const e = targetLogits.map((l) => Math.exp(l - top));
+    const z = e.reduce((a, b) => a + b, 0);
+    out.push({
+      targetLogits,
+      auxLogits: mean((r) => r.auxLogits),
+      attention: group.reduce((a, r) => a + r.attention, 0) / crops,
+      probabilities: e.map((v) => v / z),
+    });
+  }
+  return out;
+}
+
+async function decodeFile(path: string, size: number): Promise<Uint8Array> {
+  try {
+    return await decodeFace({ kind: "file", path }, size);
+  } catch (e) {
+    const why = (e as Error).message.split("\n")[0];
+    throw new FaceFileError(`image ${path} cannot be read: ${why}`);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLASS_COLOURS, put, solidImage } from "../data/readers/_make.ts";
 import { CLASSES } from "../../lib/data/classes.ts";
-import { nchwToNhwc } from "../../lib/train/predict.ts";
+import { loadFacesTenCrop, meanCropRows, nchwToNhwc, type PredictionRow } from "../../lib/train/predict.ts";
 import { encodeNpy } from "../../lib/util/files.ts";
 
 const PREDICT = new URL("../../tasks/predict.ts", import.meta.url).pathname;
@@ -87,6 +87,44 @@ Deno.test("deno task predict IMAGE... gives one row per image, in order, at the 
   }
 });
 
+Deno.test("meanCropRows() averages the crops' logits and attention; probabilities are the softmax of the mean", () => {
+  const row = (t: number[], w: number): PredictionRow => ({
+    targetLogits: t,
+    auxLogits: t.map((v) => -v),
+    attention: w,
+    probabilities: [],
+  });
+  const out = meanCropRows([row([0, 2], 0.2), row([2, 0], 0.4), row([3, 3], 0.5), row([1, 1], 0.7)], 2);
+  assert.equal(out.length, 2);
+  assert.deepEqual(out[0].targetLogits, [1, 1]);
+  assert.deepEqual(out[0].auxLogits, [-1, -1]);
+  assert.ok(Math.abs(out[1].attention - 0.6) < 1e-12);
+  assert.deepEqual(out[1].probabilities, [0.5, 0.5]);
+  assert.throws(() => meanCropRows([row([0], 0)], 2), /whole groups of 2 crops/);
+});
+
+Deno.test("loadFacesTenCrop() gives ten normalised crops per face; deno task predict --ten-crop true one row per face", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-predict10-" });
+  try {
+    const a = join(dir, "a.jpg");
+    const b = join(dir, "b.png");
+    await put(a, await solidImage(CLASS_COLOURS[0], { width: 40, height: 40 }));
+    await put(b, await solidImage(CLASS_COLOURS[3], { width: 40, height: 40, format: "png" }));
+    const x = await loadFacesTenCrop([a, b], { decodeSize: 37, crop: 32 });
+    assert.equal(x.length, 2 * 10 * 32 * 32 * 3);
+    const r = await predict("--weights", CKPT, "--image-size", "32", "--ten-crop", "true", a, b, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout).rows;
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows.map((row: { image: string }) => row.image), [a, b]);
+    // a face of one solid colour gives ten identical crops: the mean equals the single crop's row
+    const single = JSON.parse((await predict("--weights", CKPT, "--image-size", "32", a, "--json")).stdout).rows[0];
+    assert.ok(maxAbs(rows[0].targetLogits, single.targetLogits) < 1e-3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("deno task predict: bad usage or input exits 2 with one error: line naming it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "adadf-predictbad-" });
   try {
@@ -104,6 +142,7 @@ Deno.test("deno task predict: bad usage or input exits 2 with one error: line na
       [["--weights", CKPT, "--npy", join(dir, "none.npy")], /none\.npy cannot be read/],
       [["--weights", join(FIX, "resnet18_msceleb_style.pth"), "--npy", join(FIX, "parity_input.npy")], /plain ResNet/],
       [["--run", dir, corrupt], /is not a run folder/],
+      [["--weights", CKPT, "--ten-crop", "maybe", corrupt], /--ten-crop expects true or false/],
     ];
     for (const [args, pattern] of cases) {
       const r = await predict(...args);

@@ -10,7 +10,7 @@ import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
 const HELP = `Measure Ada-DF training and inference speed.
 
 Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size S]... [--batch-size B]
-                       [--width W] [--steps N] [--threads T] [--no-profile] [--json]
+                       [--width W] [--steps N] [--threads T] [--freeze-stem] [--no-profile] [--json]
 
   --image-size S   input size; repeat for several (default 100 and 48)
   --batch-size B   default 64
@@ -18,6 +18,7 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
   --threads T      wasm backend threads (XNNPACK pool, lib/backend/wasm_threads.ts); default: the
                    number of logical CPUs, at most 4; 1 = the single-threaded build
+  --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step
   --json           print {"backend", "threads", "results": [{kind, imageSize, batchSize, imagesPerSecond, peakRssMiB}], "kernels"}`;
 
@@ -30,6 +31,7 @@ async function main(args: string[]) {
     steps: { type: "string" },
     threads: { type: "string" },
     "no-profile": { type: "boolean" },
+    "freeze-stem": { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -64,7 +66,15 @@ async function main(args: string[]) {
   const threadsUsed = choice.backend === "wasm" ? threads : undefined;
   const log = v.json ? () => {} : (m: string) => console.error(m);
   log(`backend: ${choice.backend} (${choice.reason})${threadsUsed ? `, ${threadsUsed} thread(s)` : ""}`);
-  const report = await benchmark({ sizes, batchSize: batch, width, steps, profile: !v["no-profile"], log });
+  const report = await benchmark({
+    sizes,
+    batchSize: batch,
+    width,
+    steps,
+    profile: !v["no-profile"],
+    freezeStem: Boolean(v["freeze-stem"]),
+    log,
+  });
   if (v.json) {
     console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, ...report }));
   } else {

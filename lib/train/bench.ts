@@ -44,6 +44,8 @@ export async function benchmark(options: {
   width: number;
   steps: number;
   profile: boolean;
+  /** train without the stem (conv1, bn1, layer1), as with pretrained weights; default false */
+  freezeStem?: boolean;
   log?: (m: string) => void;
 }): Promise<BenchReport> {
   const { sizes, batchSize: b, width, steps } = options;
@@ -53,7 +55,7 @@ export async function benchmark(options: {
   for (const [si, s] of sizes.entries()) {
     const net = new AdaDfNet({ width }, { seed: 0 });
     const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
-    const variables = net.trainableVariables(false);
+    const variables = net.trainableVariables(options.freezeStem ?? false);
     const x = tf.tensor4d(Float32Array.from({ length: b * s * s * 3 }, () => prng.normal()), [b, s, s, 3]);
     const labels = tf.tensor1d(Int32Array.from({ length: b }, () => prng.int(7)), "int32");
     const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.7));

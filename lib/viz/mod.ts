@@ -19,6 +19,7 @@ export {
   compileSpec,
   DEFAULT_DENSITY,
   displayFigure,
+  displayOutput,
   type FigureBundle,
   figureBundle,
   renderFigure,

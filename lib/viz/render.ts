@@ -154,13 +154,32 @@ export async function figureBundle(spec: VegaLiteSpec, options: RenderOptions = 
  */
 export async function displayFigure(spec: VegaLiteSpec, options: RenderOptions = {}): Promise<FigureBundle> {
   const bundle = await figureBundle(spec, options);
-  const jupyter = jupyterNamespace();
-  if (jupyter) await jupyter.display(bundle, { raw: true });
+  await displayOutput(bundle);
   return bundle;
 }
 
+/**
+ * Shows `output` in the Deno kernel (a raw MIME bundle by default, or with `raw: false` anything
+ * `Deno.jupyter.display` takes) and makes sure it arrives; does nothing outside a kernel.
+ * The Deno kernel (2.9) sends outputs on a socket it flushes only when it sends again and drops
+ * a message that finds it still full, so a display right after a large one can vanish: ten
+ * empty updates of an unused display id, 20 ms apart, push everything out (front ends ignore
+ * updates of an id they never showed).
+ */
+export async function displayOutput(output: unknown, options: { raw?: boolean } = {}): Promise<void> {
+  const jupyter = jupyterNamespace();
+  if (!jupyter) return;
+  await jupyter.display(output, { raw: options.raw ?? true });
+  for (let i = 0; i < 10; i++) {
+    await jupyter.display({ "text/plain": "" }, { raw: true, display_id: "adadf-flush-outputs", update: true });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** `Deno.jupyter` inside the kernel; undefined elsewhere (where merely reading it throws). */
-function jupyterNamespace(): { display: (b: unknown, o: { raw: boolean }) => Promise<void> } | undefined {
+function jupyterNamespace():
+  | { display: (b: unknown, o: { raw: boolean; display_id?: string; update?: boolean }) => Promise<void> }
+  | undefined {
   try {
     // deno-lint-ignore no-explicit-any
     const j = (Deno as any).jupyter;

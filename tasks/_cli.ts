@@ -6,10 +6,14 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** Prints `error: ...` and exits: 2 for usage/input errors (RangeError, TypeError, UsageError), 1 otherwise. */
+/**
+ * Prints `error: ...` and exits: 2 for usage and input errors (UsageError, RangeError and its
+ * subclasses ConfigError, DatasetError, WeightsError, and BackendUnavailableError), 1 for a
+ * failure while running (any other error, a TypeError from a programming mistake included).
+ */
 export function exitWithError(e: unknown): never {
   const err = e as Error;
-  const usage = err instanceof UsageError || err instanceof RangeError || err instanceof TypeError ||
+  const usage = err instanceof UsageError || err instanceof RangeError ||
     err?.name === "BackendUnavailableError" || err?.name === "ConfigError";
   const msg = (err?.message ?? String(e)).split("\n")[0];
   console.error(`error: ${msg}`);

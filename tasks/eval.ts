@@ -11,6 +11,8 @@ Usage: deno task eval (--run DIR | --weights FILE) [dataset flags] [--json]
   --which last|best        which weights of the run (default last: weights_last.safetensors)
   --weights FILE           a weights file instead: a run's weights_*.safetensors, a toolkit export, or an
                            official Ada-DF checkpoint (.pth.tar; its input size defaults to the code's 224)
+  --checkpoint-classes raf-db|affectnet|sfew   the data set an official checkpoint was trained on, whose
+                           own class order its outputs follow (default: --dataset if affectnet or sfew, else raf-db)
   --dataset ${DATASETS.join("|")}   (default: the run's, else synth)
   --data-path DIR          where the data set lies (default: the run's)
   --image-size S           the model's input size (default: the run's or the file's record)
@@ -28,6 +30,7 @@ const STRING_FLAGS = [
   "run",
   "which",
   "weights",
+  "checkpoint-classes",
   "dataset",
   "data-path",
   "image-size",
@@ -106,6 +109,11 @@ async function main(args: string[]) {
   }
   // check the flags before the heavy imports
   evalConfig(undefined, v, undefined);
+  const checkpointClasses = (v["checkpoint-classes"] as string | undefined) ??
+    (v.dataset === "affectnet" || v.dataset === "sfew" ? v.dataset : "raf-db");
+  if (!["raf-db", "affectnet", "sfew"].includes(checkpointClasses)) {
+    throw new UsageError(`--checkpoint-classes expects raf-db, affectnet or sfew, got '${checkpointClasses}'`);
+  }
 
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
@@ -127,6 +135,7 @@ async function main(args: string[]) {
     run: v.run as string | undefined,
     weights: v.weights as string | undefined,
     which,
+    checkpointClasses: checkpointClasses as "raf-db" | "affectnet" | "sfew",
   }, { onNotice: log });
   try {
     const cfg = evalConfig(

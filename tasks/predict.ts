@@ -10,6 +10,8 @@ Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [-
   --run DIR            a run folder (its weights_last.safetensors; --which best for weights_best)
   --which last|best
   --weights FILE       a run's weights_*.safetensors, a toolkit export, or an official Ada-DF checkpoint
+  --checkpoint-classes raf-db|affectnet|sfew   the data set an official checkpoint was trained on, whose own
+                       class order its outputs follow (default raf-db); outputs are always in the order above
   IMAGE...             aligned face images (JPEG, PNG, ...): resized to the model's input size and
                        normalised as in training (ImageNet mean/std), no augmentation
   --ten-crop true|false  the mean over ten crops of the face resized to 256/224 of the input size, as the
@@ -30,6 +32,7 @@ async function main(args: string[]) {
     run: { type: "string" },
     which: { type: "string" },
     weights: { type: "string" },
+    "checkpoint-classes": { type: "string" },
     npy: { type: "string" },
     "image-size": { type: "string" },
     "ten-crop": { type: "string" },
@@ -55,6 +58,10 @@ async function main(args: string[]) {
   const flagSize = numberFlag("image-size", v["image-size"] as string | undefined, true);
   if (flagSize !== undefined && !(flagSize >= 16 && flagSize <= 1024)) {
     throw new UsageError(`--image-size must be in [16, 1024], got ${flagSize}`);
+  }
+  const checkpointClasses = (v["checkpoint-classes"] as string | undefined) ?? "raf-db";
+  if (!["raf-db", "affectnet", "sfew"].includes(checkpointClasses)) {
+    throw new UsageError(`--checkpoint-classes expects raf-db, affectnet or sfew, got '${checkpointClasses}'`);
   }
   const tenCropFlag = v["ten-crop"] as string | undefined;
   if (tenCropFlag !== undefined && tenCropFlag !== "true" && tenCropFlag !== "false") {
@@ -120,6 +127,7 @@ async function main(args: string[]) {
     run: v.run as string | undefined,
     weights: v.weights as string | undefined,
     which,
+    checkpointClasses: checkpointClasses as "raf-db" | "affectnet" | "sfew",
   }, { onNotice: log });
   try {
     let x: Float32Array;

@@ -258,11 +258,25 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
 
 /** The configuration a run folder was started with (its config.json, less the recorded extras). */
 export function readRunConfig(dir: string): TrainConfig {
-  const path = join(dir, "config.json");
-  if (!existsSync(path)) throw new RangeError(`${dir} is not a run folder: it has no config.json`);
-  const raw = JSON.parse(readFileSync(path, "utf8"));
+  const raw = readRunConfigJson(dir);
   for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes", "decodeSize"]) delete raw[k];
   return resolveConfig(raw);
+}
+
+/** A run folder's config.json as written (the configuration plus the recorded extras); RangeError naming the file. */
+export function readRunConfigJson(dir: string): Record<string, unknown> {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new RangeError(`${dir} is not a run folder: it has no config.json`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new RangeError(`${path} is not valid JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new RangeError(`${path} must hold a JSON object (the run's configuration)`);
+  }
+  return raw as Record<string, unknown>;
 }
 
 /**

@@ -9,9 +9,13 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs
 import { join, resolve } from "node:path";
 import type { TrainConfig } from "../config.ts";
 import { CLASSES } from "../data/classes.ts";
+import * as tf from "@tensorflow/tfjs";
 import type { AdaDfNet } from "../model/adadf_net.ts";
+import { AFFECTNET8_CLASSES, AFFECTNET_TO_CLASSES } from "../data/readers/affectnet.ts";
+import { SFEW_FOLDERS } from "../data/readers/sfew.ts";
+import { classOfFolderName } from "../data/readers/folder.ts";
 import { netFromWeightsFile, type WeightsKind } from "../model/weights_import.ts";
-import { readRunConfig } from "./run.ts";
+import { readRunConfig, readRunConfigJson } from "./run.ts";
 
 /** Input size the official code trains RAF-DB and AffectNet at (an official checkpoint's default). */
 export const OFFICIAL_IMAGE_SIZE = 224;
@@ -35,6 +39,43 @@ export interface TrainedModelSource {
   run?: string;
   weights?: string;
   which?: "best" | "last";
+  /**
+   * The data set an official Ada-DF checkpoint was trained on, which fixes its output order: the
+   * official code keeps each data set's own ids (RAF-DB's is the toolkit's order; AffectNet's is
+   * neutral, happy, sad, surprise, fear, disgust, anger(, contempt); SFEW's its alphabetical
+   * folders). Default "raf-db". Ignored for the toolkit's own files.
+   */
+  checkpointClasses?: CheckpointClassOrder;
+}
+
+export const CHECKPOINT_CLASS_ORDERS = ["raf-db", "affectnet", "sfew"] as const;
+export type CheckpointClassOrder = typeof CHECKPOINT_CLASS_ORDERS[number];
+
+/** For an official checkpoint's output k, the `CLASSES` index it stands for (8 outputs: AffectNet's contempt stays 7). */
+export function checkpointClassMap(order: CheckpointClassOrder, numClasses: number): number[] {
+  const identity = Array.from({ length: numClasses }, (_, k) => k);
+  if (order === "raf-db") return identity;
+  if (order === "affectnet") return AFFECTNET_TO_CLASSES.slice(0, numClasses) as number[];
+  return SFEW_FOLDERS.map((f) => classOfFolderName(f)!);
+}
+
+/**
+ * Reorders both branches' classifier outputs so that output `map[k]` is the checkpoint's
+ * output k: fc weight [in, C] columns and bias [C]. The attention heads are class-free.
+ */
+export function reorderClassOutputs(net: AdaDfNet, map: readonly number[]): void {
+  const inverse = new Array<number>(map.length);
+  map.forEach((to, from) => (inverse[to] = from));
+  if (inverse.some((v) => v === undefined) || new Set(map).size !== map.length) {
+    throw new RangeError(`class map [${map.join(", ")}] is not a permutation of 0..${map.length - 1}`);
+  }
+  for (const prefix of ["branch_1.fc", "branch_2.fc"]) {
+    for (const [name, axis] of [[`${prefix}.weight`, 1], [`${prefix}.bias`, 0]] as const) {
+      const v = net.params.get(name);
+      if (v === undefined) throw new RangeError(`model parameter '${name}' is missing`);
+      tf.tidy(() => v.assign(tf.gather(v, inverse, axis)));
+    }
+  }
 }
 
 /** The metadata of a safetensors file's header ({} for another format or a bad header); reads only the header. */
@@ -91,7 +132,7 @@ export async function loadTrainedModel(
   if (source.run !== undefined) {
     const dir = resolve(source.run);
     runConfig = readRunConfig(dir);
-    const raw = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    const raw = readRunConfigJson(dir);
     if (Array.isArray(raw.classes)) classes = raw.classes;
     const which = source.which ?? "last";
     path = join(dir, `weights_${which}.safetensors`);
@@ -103,11 +144,27 @@ export async function loadTrainedModel(
     if (!existsSync(path)) throw new RangeError(`--weights ${source.weights} does not exist`);
   }
   const loaded = await netFromWeightsFile(path, { attentionOn: runConfig?.attentionOn, onNotice: options.onNotice });
+  const order = source.checkpointClasses ?? "raf-db";
+  if (!CHECKPOINT_CLASS_ORDERS.includes(order)) {
+    throw new RangeError(`checkpoint classes must be one of ${CHECKPOINT_CLASS_ORDERS.join(", ")}, got '${order}'`);
+  }
+  if (loaded.result.kind === "adadf" && order !== "raf-db") {
+    const c = loaded.config.numClasses;
+    if (c !== 7 && !(order === "affectnet" && c === 8)) {
+      throw new RangeError(
+        `an official ${order} checkpoint has ${order === "sfew" ? 7 : "7 or 8"} outputs, this one ${c}`,
+      );
+    }
+    reorderClassOutputs(loaded.net, checkpointClassMap(order, c));
+    options.onNotice?.(`official checkpoint: outputs reordered from ${order}'s class order to ${CLASSES.join(", ")}`);
+  }
   const sideClasses = loaded.sidecar?.classes;
   if (runConfig === undefined && Array.isArray(sideClasses)) classes = sideClasses as string[];
   if (classes.length !== loaded.config.numClasses) {
     classes = loaded.config.numClasses === CLASSES.length
       ? CLASSES
+      : loaded.config.numClasses === AFFECTNET8_CLASSES.length
+      ? AFFECTNET8_CLASSES
       : Array.from({ length: loaded.config.numClasses }, (_, i) => CLASSES[i] ?? `class${i}`);
   }
   return {

@@ -125,6 +125,32 @@ Deno.test("loadFacesTenCrop() gives ten normalised crops per face; deno task pre
   }
 });
 
+Deno.test("an official checkpoint's outputs are reordered from its data set's class order (--checkpoint-classes)", async () => {
+  const { checkpointClassMap } = await import("../../lib/train/trained_model.ts");
+  // AffectNet's ids 0..6 = neutral, happy, sad, surprise, fear, disgust, anger; SFEW's folders are alphabetical
+  assert.deepEqual(checkpointClassMap("affectnet", 7), [6, 3, 4, 0, 1, 2, 5]);
+  assert.deepEqual(checkpointClassMap("sfew", 7), [5, 2, 1, 3, 6, 4, 0]);
+  assert.deepEqual(checkpointClassMap("raf-db", 7), [0, 1, 2, 3, 4, 5, 6]);
+  const npy = join(FIX, "parity_input.npy");
+  const raf = JSON.parse((await predict("--weights", CKPT, "--npy", npy, "--json")).stdout).rows;
+  for (const order of ["affectnet", "sfew"] as const) {
+    const r = await predict("--weights", CKPT, "--npy", npy, "--checkpoint-classes", order, "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout).rows;
+    const map = checkpointClassMap(order, 7);
+    for (let i = 0; i < rows.length; i++) {
+      for (let k = 0; k < 7; k++) {
+        assert.ok(
+          Math.abs(rows[i].targetLogits[map[k]] - raf[i].targetLogits[k]) < 1e-5,
+          `${order} row ${i} class ${k}`,
+        );
+        assert.ok(Math.abs(rows[i].auxLogits[map[k]] - raf[i].auxLogits[k]) < 1e-5);
+      }
+      assert.ok(Math.abs(rows[i].attention - raf[i].attention) < 1e-6);
+    }
+  }
+});
+
 Deno.test("deno task predict: bad usage or input exits 2 with one error: line naming it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "adadf-predictbad-" });
   try {
@@ -143,6 +169,10 @@ Deno.test("deno task predict: bad usage or input exits 2 with one error: line na
       [["--weights", join(FIX, "resnet18_msceleb_style.pth"), "--npy", join(FIX, "parity_input.npy")], /plain ResNet/],
       [["--run", dir, corrupt], /is not a run folder/],
       [["--weights", CKPT, "--ten-crop", "maybe", corrupt], /--ten-crop expects true or false/],
+      [
+        ["--weights", CKPT, "--checkpoint-classes", "ck+", corrupt],
+        /--checkpoint-classes expects raf-db, affectnet or sfew/,
+      ],
     ];
     for (const [args, pattern] of cases) {
       const r = await predict(...args);

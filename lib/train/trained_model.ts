@@ -5,7 +5,7 @@
  * weights, a toolkit export, or an official Ada-DF checkpoint `.pth.tar`).
  * @module
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TrainConfig } from "../config.ts";
 import { CLASSES } from "../data/classes.ts";

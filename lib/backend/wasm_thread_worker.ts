@@ -1,17 +1,19 @@
 /**
- * The Deno side of one pthread of the threaded `wasm` backend (see wasm_threads.ts).
+ * The Deno side of one pthread of the threaded `wasm` backend (see wasm_threads.ts), run as a
+ * `node:worker_threads` Worker (unlike a Web Worker, it can be `unref`'d, so a thread blocked
+ * in `Atomics.wait` does not keep the process alive).
  *
  * Emscripten's pthread worker script, in its Node.js mode (Deno defines `process`), expects
  * `require("worker_threads")`, `require("fs")`, `global` and `__filename`, and loads the main
  * script with `importScripts(path)` through `fs.readFileSync`. This module supplies those from
  * the texts the main thread sends, then evaluates the worker script; from then on the
- * script's own `onmessage` handles emscripten's messages ("load", "run", ...).
+ * script's own `parentPort` listener handles emscripten's messages ("load", "run", ...).
  */
-/// <reference lib="deno.worker" />
 import * as nodeFs from "node:fs";
 import * as nodeOs from "node:os";
 import * as nodePath from "node:path";
 import * as perfHooks from "node:perf_hooks";
+import workerThreads from "node:worker_threads";
 
 interface ShimInit {
   cmd: "__adadfShimInit";
@@ -20,23 +22,12 @@ interface ShimInit {
 }
 
 const texts = new Map<string, string>();
-const post = globalThis.postMessage.bind(globalThis);
 const g = globalThis as unknown as Record<string, unknown>;
-
-// the main script's text travels with emscripten's "load" message (registered before the
-// worker script sets `onmessage`, so this listener runs first)
-globalThis.addEventListener("message", (e: MessageEvent) => {
-  const d = e.data as { cmd?: string; urlOrBlob?: unknown; adadfMainScript?: string };
-  if (d?.cmd === "load" && typeof d.adadfMainScript === "string" && typeof d.urlOrBlob === "string") {
-    texts.set(d.urlOrBlob, d.adadfMainScript);
-  }
-});
+const port = workerThreads.parentPort;
+if (port === null) throw new TypeError("wasm_thread_worker.ts must run as a node:worker_threads Worker");
 
 function fakeRequire(name: string): unknown {
-  if (name === "worker_threads") {
-    // the script's `self.onmessage` receives messages directly; `on` must not deliver twice
-    return { parentPort: { on() {}, postMessage: (m: unknown) => post(m) }, Worker: undefined };
-  }
+  if (name === "worker_threads") return workerThreads;
   if (name === "fs") {
     return {
       readFileSync(path: string) {
@@ -52,10 +43,15 @@ function fakeRequire(name: string): unknown {
   throw new TypeError(`wasm_thread_worker: unexpected require('${name}')`);
 }
 
-globalThis.onmessage = (e: MessageEvent) => {
-  const d = e.data as ShimInit;
+// registered before the worker script's own listener, so it runs first: the script's text
+// comes in the first message, the main script's text with emscripten's "load"
+port.on("message", (d: ShimInit | { cmd?: string; urlOrBlob?: unknown; adadfMainScript?: string }) => {
+  if (d?.cmd === "load" && "adadfMainScript" in d && typeof d.adadfMainScript === "string") {
+    texts.set(String(d.urlOrBlob), d.adadfMainScript);
+    return;
+  }
   if (d?.cmd !== "__adadfShimInit") return;
-  globalThis.onmessage = null;
+  const init = d as ShimInit;
   g.require = fakeRequire;
   g.global = globalThis;
   g.__filename = "tfjs-backend-wasm-threaded-simd.worker.js";
@@ -73,5 +69,5 @@ globalThis.onmessage = (e: MessageEvent) => {
   for (const k of ["self", "location", "postMessage", "performance", "Worker", "importScripts"]) {
     Object.defineProperty(globalThis, k, { value: g[k], writable: true, configurable: true, enumerable: true });
   }
-  (0, eval)(d.workerSource);
-};
+  (0, eval)(init.workerSource);
+});

@@ -8,10 +8,9 @@
  * worker would then also `fs.readFileSync` the main script, which TF.js passes as a `Blob`.
  *
  * `installWasmThreads` replaces `worker_threads.Worker` for the duration of the backend's
- * initialisation with a small adapter over a Deno Web Worker (wasm_thread_worker.ts): it
- * speaks the `on("message")`/`postMessage` API emscripten uses, sends the worker script's
- * text first, and turns the main-script `Blob` into text before emscripten's "load" message
- * goes out. Deno clones the shared `WebAssembly.Memory` and the `WebAssembly.Module` between
+ * initialisation with a small adapter over the real `worker_threads.Worker` started on a
+ * file (wasm_thread_worker.ts): it sends the worker script's text first and turns the
+ * main-script `Blob` into text before emscripten's "load" message goes out. Deno clones the shared `WebAssembly.Memory` and the `WebAssembly.Module` between
  * workers, so XNNPACK's thread pool then runs as in a browser.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -19,43 +18,32 @@ import { setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import os from "node:os";
 import workerThreads from "node:worker_threads";
 
-type Listener = (arg: unknown) => void;
-
 const DenoWorker = globalThis.Worker;
-const WORKER_URL = new URL("./wasm_thread_worker.ts", import.meta.url).href;
+const NodeWorker = workerThreads.Worker;
+const WORKER_URL = new URL("./wasm_thread_worker.ts", import.meta.url);
 const MAIN_SCRIPT = "tfjs-backend-wasm-threaded-simd.js";
 
 const started: PthreadWorkerAdapter[] = [];
 
-/** The node `worker_threads.Worker` subset emscripten's pthread code calls, over a Deno Worker. */
+/** The node `worker_threads.Worker` emscripten expects, started on wasm_thread_worker.ts. */
 class PthreadWorkerAdapter {
-  readonly #worker: Worker;
+  readonly #worker: InstanceType<typeof NodeWorker>;
   /** messages wait here until the texts they need are ready, in order */
   #queue: Promise<void>;
   /** messages (and the first, the worker script) not yet sent */
   #pending = 1;
-  #listeners = new Map<string, Listener[]>();
-  onmessage: ((e: { data: unknown }) => void) | null = null;
-  onerror: ((e: unknown) => void) | null = null;
 
   constructor(scriptUrl: string) {
-    this.#worker = new DenoWorker(WORKER_URL, { type: "module" });
+    this.#worker = new NodeWorker(WORKER_URL);
     started.push(this);
-    this.#worker.onmessage = (e) => {
-      for (const f of this.#listeners.get("message") ?? []) f(e.data);
-    };
-    this.#worker.onerror = (e) => {
-      e.preventDefault();
-      for (const f of this.#listeners.get("error") ?? []) f(e);
-    };
     this.#queue = fetch(scriptUrl).then((r) => r.text()).then((workerSource) => {
       this.#worker.postMessage({ cmd: "__adadfShimInit", workerSource });
       this.#pending--;
     });
   }
 
-  on(event: string, f: Listener): this {
-    this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), f]);
+  on(event: string, f: (...args: unknown[]) => void): this {
+    this.#worker.on(event, f);
     return this;
   }
 
@@ -76,9 +64,14 @@ class PthreadWorkerAdapter {
     });
   }
 
-  ref(): void {}
-  unref(): void {}
+  ref(): void {
+    this.#worker.ref();
+  }
+  unref(): void {
+    this.#worker.unref();
+  }
   terminate(): void {
+    this.#worker.unref();
     this.#worker.terminate();
   }
 }
@@ -97,7 +90,6 @@ export function installWasmThreads(threads: number): () => void {
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
   setThreadsCount(threads);
   const wt = workerThreads as unknown as { Worker: unknown };
-  const original = wt.Worker;
   wt.Worker = PthreadWorkerAdapter;
   // the backend's static thread pool is sized from emscripten_num_logical_cores() / 2
   // (os.cpus().length under Node), before `setThreadsCount` is consulted
@@ -108,15 +100,15 @@ export function installWasmThreads(threads: number): () => void {
     return Array.from({ length: 2 * threads }, (_, i) => c[i % c.length]);
   };
   return () => {
-    wt.Worker = original;
+    wt.Worker = NodeWorker;
     o.cpus = cpus;
     globalThis.Worker = DenoWorker;
   };
 }
 
 /**
- * Terminates the pthread workers `installWasmThreads` started (Deno keeps a process alive
- * while a Worker runs). The wasm backend must not be used afterwards.
+ * Terminates the pthread workers `installWasmThreads` started: call it when the work is done,
+ * or the running pthreads keep the process alive. The wasm backend must not be used afterwards.
  */
 export function stopWasmThreads(): void {
   for (const w of started.splice(0)) w.terminate();

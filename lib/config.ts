@@ -279,6 +279,10 @@ export function validateConfig(c: TrainConfig): void {
   check(typeof c.balancedSampling === "boolean", `balancedSampling must be true or false, got ${c.balancedSampling}`);
   check(typeof c.tenCrop === "boolean", `tenCrop must be true or false, got ${c.tenCrop}`);
   check(
+    !(c.tenCrop && c.dataset === "synth"),
+    "ten-crop needs faces larger than the crop; SynthFER is drawn at the input size (use it with a real data set)",
+  );
+  check(
     !c.tenCrop || decodeSize(c) <= 1024,
     `image-size ${c.imageSize} with TenCrop decodes faces at ${decodeSize(c)} px; at most 1024`,
   );

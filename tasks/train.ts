@@ -168,7 +168,7 @@ async function main(args: string[]) {
     throw e;
   }
   // the heavy imports only once the flags are known to be good
-  const { runTraining, resumeTraining, defaultRunDir } = await import("../lib/train/run.ts");
+  const { runTraining, resumeTraining, defaultRunDir, readRunConfig } = await import("../lib/train/run.ts");
   const resumeDir = values.resume as string | undefined;
   if (resumeDir !== undefined) {
     const others = args.filter((a) => a.startsWith("--") && !["--resume", "--quiet"].includes(a.split("=")[0]));
@@ -177,10 +177,23 @@ async function main(args: string[]) {
     }
   }
   const out = resumeDir ?? cfg.out ?? defaultRunDir(cfg);
-  const epochs = String(resumeDir !== undefined ? "?" : cfg.epochs);
+  let epochs = String(cfg.epochs);
+  if (resumeDir !== undefined) {
+    try {
+      epochs = String(readRunConfig(resumeDir).epochs);
+    } catch {
+      epochs = "?"; // resumeTraining reports what is wrong with the folder
+    }
+  }
   const bar = new ProgressBar();
   const quiet = values.quiet === true;
-  console.error(`run folder: ${out}`);
+  // named once training starts: bad input (data, weights, folder) is one error: line with no folder
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    bar.done(`run folder: ${out}`);
+  };
   // Ctrl-C: stop after the current step (the epoch is redone on resume); a second one quits at once
   let stopRequested = false;
   const onSigint = () => {
@@ -194,6 +207,7 @@ async function main(args: string[]) {
     shouldStop: () => stopRequested,
     faultNanAtEpoch: fault !== undefined ? Number(fault) : undefined,
     onEvent: (e: RunEvent) => {
+      if (e.type === "phase" || e.type === "step" || e.type === "epoch") announce();
       if (e.type === "log") console.error(e.message);
       else if (e.type === "load" && !quiet) {
         const what = e.phase === "generate"

@@ -31,6 +31,7 @@ import { initialClassDistributions } from "../method/class_distributions.ts";
 import * as tf from "@tensorflow/tfjs";
 import {
   argmax,
+  assertOneTrainingBatch,
   type EpochMetrics,
   type EpochResult,
   type EpochSnapshot,
@@ -333,6 +334,7 @@ async function execute(
           ` weights, ${r.loaded.length} tensors loaded${r.skipped.length ? `, skipped ${r.skipped.join(", ")}` : ""})`,
       );
     }
+    assertOneTrainingBatch(data.train.labels, cfg);
     // only now that backend, data and weights are good: no empty run folder is left behind by bad input
     try {
       mkdirSync(dir, { recursive: true });

@@ -149,6 +149,28 @@ export function trainingBatches(labels: Int32Array, cfg: TrainConfig, prng: Prng
   return out;
 }
 
+/**
+ * Throws a RangeError unless one epoch of these training labels gives at least one full batch
+ * (class-balanced epochs hold each present class as often as the smallest one). The run checks
+ * this before it creates its folder.
+ */
+export function assertOneTrainingBatch(labels: Int32Array, cfg: TrainConfig): void {
+  let perEpoch = labels.length;
+  let detail = "";
+  if (cfg.balancedSampling) {
+    const counts = new Map<number, number>();
+    for (const y of labels) counts.set(y, (counts.get(y) ?? 0) + 1);
+    const smallest = Math.min(...counts.values());
+    perEpoch = counts.size * smallest;
+    detail = ` (class-balanced: ${counts.size} classes x the smallest class's ${smallest} = ${perEpoch} per epoch)`;
+  }
+  if (perEpoch < cfg.batchSize) {
+    throw new RangeError(
+      `the training set has ${labels.length} images${detail}, fewer than one batch of ${cfg.batchSize}`,
+    );
+  }
+}
+
 /** Mean over the `crops` adjacent rows of each image: [B * crops * D] -> [B * D] (identity for 1 crop). */
 function cropMean(a: Float32Array, crops: number, dim: number): Float32Array {
   return crops === 1 ? a : meanOverCrops(a, { crops, classes: dim });
@@ -263,14 +285,8 @@ export async function trainAdaDf(
 
       // ---- train one epoch ---------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
+      assertOneTrainingBatch(data.train.labels, cfg);
       const batches = trainingBatches(data.train.labels, cfg, shufflePrng);
-      if (batches.length === 0) {
-        throw new RangeError(
-          `the training set has ${nTrain} images${
-            cfg.balancedSampling ? " (class-balanced: 7 x the smallest class per epoch)" : ""
-          }, fewer than one batch of ${cfg.batchSize}`,
-        );
-      }
       const classDist = tf.tensor2d(classRows); // [C, C]
       const sums = { total: 0, ce: 0, kld: 0, rr: 0, correct: 0, seen: 0 };
       let s = -1;
@@ -333,11 +349,17 @@ export async function trainAdaDf(
 
       // ---- eval-mode pass over the training set: mining and attention statistics ------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "mine" });
-      // with TenCrop every crop counts as a sample with its image's label (the loader repeats labels)
-      const aux = emptyAuxPass(nTrain * crops, C);
-      const order = new Int32Array(nTrain * crops);
+      // with TenCrop every crop counts as a sample with its image's label (the loader repeats labels);
+      // with class-balanced sampling the official validate(train_loader) sees a fresh balanced
+      // draw (the loader's sampler, drop_last), not the whole training set
+      const mineBatches = cfg.balancedSampling
+        ? trainingBatches(data.train.labels, cfg, shufflePrng)
+        : epochBatches(nTrain, cfg.batchSize, { dropLast: false });
+      const nMine = mineBatches.reduce((a, b) => a + b.length, 0) * crops;
+      const aux = emptyAuxPass(nMine, C);
+      const order = new Int32Array(nMine);
       let filled = 0;
-      for (const idx of epochBatches(nTrain, cfg.batchSize, { dropLast: false })) {
+      for (const idx of mineBatches) {
         const host = makeBatch(data.train, idx, {
           imageSize: S,
           augment: cfg.miningAugment ? augment : undefined,
@@ -421,7 +443,7 @@ export async function trainAdaDf(
         lossKld: sums.kld / sums.seen,
         lossRr: sums.rr / sums.seen,
         trainStepAccuracy: sums.correct / sums.seen,
-        trainAccuracy: (cfg.mode === "baseline" ? aux.correctTarget : aux.correct) / (nTrain * crops),
+        trainAccuracy: (cfg.mode === "baseline" ? aux.correctTarget : aux.correct) / nMine,
         testAccuracy: test.accuracy,
         ...(test.accuracyTrue !== undefined ? { testAccuracyTrue: test.accuracyTrue } : {}),
         seconds: (performance.now() - t0) / 1000,

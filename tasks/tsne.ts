@@ -3,8 +3,8 @@
  * KL(P || Q) and, with --labels, the leave-one-out 10-NN class accuracy in the embedding, and
  * writes {"embedding": [[x, y], ...], "kl": K, "seconds": T[, "knnAccuracy": A]} to --out.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { basename, extname } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, extname, resolve } from "node:path";
 import { exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
 
 const HELP = `t-SNE of feature vectors into 2-D.
@@ -113,6 +113,17 @@ function readLabels(path: string, n: number): Int32Array {
   return out;
 }
 
+/** Refuses an --out that cannot be written before any work is done: its folder must exist, it must not be a folder. */
+function checkOutPath(path: string): void {
+  const parent = dirname(resolve(path));
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) {
+    throw new UsageError(`--out ${path}: the folder ${parent} does not exist`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new UsageError(`--out ${path} is a folder; expected a file name such as tsne.json`);
+  }
+}
+
 async function main(args: string[]) {
   const { values: v, positionals } = parseFlags(args, {
     out: { type: "string" },
@@ -129,6 +140,7 @@ async function main(args: string[]) {
   if (positionals.length === 0) throw new UsageError("missing the features file (see --help)");
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}' (one features file)`);
   if (!v.out) throw new UsageError("missing --out FILE.json");
+  checkOutPath(v.out as string);
   const engine = v.engine ?? "fast";
   if (engine !== "fast" && engine !== "tsne-js") {
     throw new UsageError(`--engine must be fast or tsne-js, got '${engine}'`);

@@ -74,6 +74,8 @@ Deno.test("deno task tsne: bad usage and bad input exit 2 with one error: line",
   Deno.writeTextFileSync(join(dir, "bad.json"), "{nope");
   const cases: [string[], RegExp][] = [
     [[join(dir, "f.npy")], /missing --out/],
+    [[join(dir, "f.npy"), "--out", "/nonexistent/dir/t.json"], /the folder \/nonexistent\/dir does not exist/],
+    [[join(dir, "f.npy"), "--out", dir], /is a folder; expected a file name/],
     [["--out", out], /missing the features file/],
     [[join(dir, "f.npy"), "--out", out, "--speed", "9"], /unknown flag --speed/],
     [[join(dir, "f.npy"), "--out", out, "--engine", "umap"], /--engine must be fast or tsne-js, got 'umap'/],

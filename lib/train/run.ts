@@ -170,7 +170,9 @@ async function loadRealData(
   try {
     const numClasses = ds.classes.length;
     log(
-      `${cfg.dataset}: ${ds.train.labels.length} training and ${ds.test.labels.length} test faces at ${size}x${size}` +
+      `${cfg.dataset}: ${
+        options.testOnly ? "" : `${ds.train.labels.length} training and `
+      }${ds.test.labels.length} test faces at ${size}x${size}` +
         ` (${ds.cache.kind}${ds.cache.kind === "disk" ? (ds.cache.reused ? ", cache reused" : ", cache built") : ""})` +
         (ds.skipped.length > 0 ? `; ${ds.skipped.length} images skipped (skipped_images.json)` : ""),
     );

@@ -21,6 +21,19 @@ export function exitWithError(e: unknown): never {
   Deno.exit(usage ? 2 : 1);
 }
 
+/**
+ * Runs a task's `main` as the process: exit 0 when it returns (which also ends the wasm
+ * backend's XNNPACK threads), `exitWithError` when it throws.
+ */
+export async function runTask(main: (args: string[]) => Promise<unknown>): Promise<never> {
+  try {
+    await main(Deno.args);
+  } catch (e) {
+    exitWithError(e);
+  }
+  Deno.exit(0);
+}
+
 /** node:util parseArgs with strict checking; unknown flags become a UsageError naming the flag. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
   try {

@@ -5,7 +5,7 @@
  * PyTorch, so a ratio can be measured in one session on one machine.
  */
 import type { BenchReport } from "../lib/train/bench.ts";
-import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 
 const HELP = `Measure Ada-DF training and inference speed.
 
@@ -60,9 +60,7 @@ async function main(args: string[]) {
     throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
   const { benchmark } = await import("../lib/train/bench.ts");
-  const { installWasmThreads, stopWasmThreads } = await import("../lib/backend/wasm_threads.ts");
-  const restore = installWasmThreads(threads);
-  const choice = await initBackend(backend as typeof BACKENDS[number]).finally(restore);
+  const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads });
   const threadsUsed = choice.backend === "wasm" ? threads : undefined;
   const log = v.json ? () => {} : (m: string) => console.error(m);
   log(`backend: ${choice.backend} (${choice.reason})${threadsUsed ? `, ${threadsUsed} thread(s)` : ""}`);
@@ -80,9 +78,6 @@ async function main(args: string[]) {
   } else {
     printTable(report, sizes);
   }
-  // the pthread workers would keep the process alive
-  stopWasmThreads();
-  Deno.exit(0);
 }
 
 function printTable(report: BenchReport, sizes: number[]) {
@@ -103,10 +98,4 @@ function printTable(report: BenchReport, sizes: number[]) {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -5,7 +5,7 @@
  * `deno task train` subprocess writing its own run folder.
  */
 import { join } from "node:path";
-import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 
 const HELP = `Compare modes over seeds (README's Ada-DF vs baseline table).
 
@@ -120,10 +120,4 @@ async function main(args: string[]) {
   );
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -1,5 +1,5 @@
 /** `deno task eval`: accuracy, per-class accuracy and the confusion matrix of a trained model on a test split. */
-import { boolFlag, exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
+import { boolFlag, numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, DATASETS, resolveConfig, type TrainConfig } from "../lib/config.ts";
 
 const HELP = `Evaluate a trained Ada-DF model (target branch) on a data set's test split.
@@ -190,10 +190,4 @@ async function main(args: string[]) {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

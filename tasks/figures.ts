@@ -1,7 +1,7 @@
 /** `deno task figures`: every figure of a run folder as .vl.json, .svg and .png. See --help. */
 import { mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import type { VegaLiteSpec } from "../lib/viz/render.ts";
 
 const HELP = `Write every figure of a run folder as .vl.json (vega-lite v5), .svg and .png.
@@ -261,10 +261,4 @@ async function main(args: string[]): Promise<void> {
   for (const s of skipped) console.log(`skipped ${s}`);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -1,5 +1,5 @@
 /** `deno task predict`: per-image class distributions, attention and logits of a trained model. */
-import { exitWithError, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 import { type BackendName, BACKENDS } from "../lib/backend/backend.ts";
 
 const HELP = `Predict with a trained Ada-DF model (target branch): per image the 7-class distribution
@@ -174,10 +174,4 @@ async function main(args: string[]) {
   }
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

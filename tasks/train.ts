@@ -1,6 +1,6 @@
 /** `deno task train`: train Ada-DF (or an ablation) and write a run folder. See --help. */
 import { existsSync, readFileSync } from "node:fs";
-import { boolFlag, exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
+import { boolFlag, numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, resolveConfig, type TrainConfig } from "../lib/config.ts";
 import type { RunEvent } from "../lib/train/run.ts";
 
@@ -268,10 +268,4 @@ async function main(args: string[]) {
   console.log(JSON.stringify({ out, ...summary }));
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
-import { exitWithError, numberFlag, parseFlags, ProgressBar, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 
 const HELP = `t-SNE of feature vectors into 2-D.
 
@@ -180,10 +180,4 @@ async function main(args: string[]) {
   console.log(summary);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    exitWithError(e);
-  }
-}
+if (import.meta.main) await runTask(main);

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_LAYER_KERNELS, type LayerKernels, setLayerKernels } from "../model/layers.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
+import { installWasmThreads, stopWasmThreads } from "./wasm_threads.ts";
 import { useFastWebgpuKernels } from "./webgpu_kernels.ts";
 
 /**
@@ -75,7 +76,20 @@ async function tryTensorflow(): Promise<string | undefined> {
   return undefined;
 }
 
-async function initWasm(): Promise<void> {
+/** XNNPACK threads of the `wasm` backend by default: the logical CPUs, at most 4 (1 = the single-threaded build). */
+export const DEFAULT_WASM_THREADS: number = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+
+let wasmThreads: number | undefined;
+
+/**
+ * Ends the `wasm` backend's XNNPACK threads so that the process can exit (a task calls it
+ * before returning; a notebook never needs to). The backend cannot compute afterwards.
+ */
+export function shutdownBackend(): void {
+  if (wasmThreads !== undefined && wasmThreads > 1) stopWasmThreads();
+}
+
+async function initWasm(threads: number): Promise<number> {
   const dir = findPackageDir("@tensorflow/tfjs-backend-wasm");
   if (dir === undefined) {
     throw new BackendUnavailableError(
@@ -84,7 +98,22 @@ async function initWasm(): Promise<void> {
   }
   setWasmPaths(new URL("dist/", dir).href);
   registerWasmKernels();
-  if (!(await tf.setBackend("wasm"))) throw new BackendUnavailableError("the wasm backend failed to initialise");
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new RangeError(`wasm threads must be an integer in [1, 64], got ${threads}`);
+  }
+  // the thread count is fixed when the backend first starts; later calls get the running one
+  if (wasmThreads === undefined) {
+    const restore = threads > 1 ? installWasmThreads(threads) : () => {};
+    try {
+      if (!(await tf.setBackend("wasm"))) throw new BackendUnavailableError("the wasm backend failed to initialise");
+    } finally {
+      restore();
+    }
+    wasmThreads = threads;
+  } else if (!(await tf.setBackend("wasm"))) {
+    throw new BackendUnavailableError("the wasm backend failed to initialise");
+  }
+  return wasmThreads;
 }
 
 interface AdapterInfo {
@@ -124,7 +153,11 @@ async function initWebgpu(adapter?: AdapterInfo): Promise<string> {
  * Prepares `requested` and makes it the active backend. Asking for a backend that is
  * not available throws `BackendUnavailableError`; there is no silent fallback.
  */
-export async function initBackend(requested: BackendName = "auto"): Promise<BackendChoice> {
+export async function initBackend(
+  requested: BackendName = "auto",
+  options: { wasmThreads?: number } = {},
+): Promise<BackendChoice> {
+  const threadsWanted = options.wasmThreads ?? DEFAULT_WASM_THREADS;
   if (!BACKENDS.includes(requested)) {
     throw new RangeError(`backend must be one of ${BACKENDS.join(", ")}, got '${requested}'`);
   }
@@ -144,13 +177,13 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
           reason: `auto: no tfjs-node package, and a hardware WebGPU adapter: ${await initWebgpu(adapter)}`,
         };
       } else {
-        await initWasm();
+        const n = await initWasm(threadsWanted);
         choice = {
           requested,
           backend: "wasm",
           reason: `auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and ${
             adapter ? `the only WebGPU adapter is a software fallback (${adapter.name})` : "there is no WebGPU adapter"
-          }, so wasm (XNNPACK, SIMD)`,
+          }, so wasm (XNNPACK, SIMD, ${n} thread${n === 1 ? "" : "s"})`,
         };
       }
       break;
@@ -168,10 +201,11 @@ export async function initBackend(requested: BackendName = "auto"): Promise<Back
     case "webgpu":
       choice = { requested, backend: "webgpu", reason: `requested; adapter: ${await initWebgpu()}` };
       break;
-    case "wasm":
-      await initWasm();
-      choice = { requested, backend: "wasm", reason: "requested" };
+    case "wasm": {
+      const n = await initWasm(threadsWanted);
+      choice = { requested, backend: "wasm", reason: `requested (XNNPACK, SIMD, ${n} thread${n === 1 ? "" : "s"})` };
       break;
+    }
     case "cpu":
       if (!(await tf.setBackend("cpu"))) throw new BackendUnavailableError("the cpu backend failed to initialise");
       choice = { requested, backend: "cpu", reason: "requested (pure JavaScript, slow)" };

@@ -5,12 +5,13 @@
  * PyTorch, so a ratio can be measured in one session on one machine.
  */
 import type { BenchReport } from "../lib/train/bench.ts";
+import type { PipelineBenchResult } from "../lib/data/pipeline_bench.ts";
 import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 
 const HELP = `Measure Ada-DF training and inference speed.
 
 Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size S]... [--batch-size B]
-                       [--width W] [--steps N] [--threads T] [--freeze-stem] [--no-profile] [--json]
+                       [--width W] [--steps N] [--threads T] [--freeze-stem] [--no-profile] [--no-pipeline] [--json]
 
   --image-size S   input size; repeat for several (default 100 and 48)
   --batch-size B   default 64
@@ -20,7 +21,9 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
                    number of logical CPUs, at most 4; 1 = the single-threaded build
   --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step
-  --json           print {"backend", "threads", "results": [{kind, imageSize, batchSize, imagesPerSecond, peakRssMiB}], "kernels"}`;
+  --no-pipeline    skip the data pipeline's images/s (JPEG decode + augment, and augment from the cache)
+  --json           print {"backend", "threads", "results": [{kind, imageSize, batchSize, imagesPerSecond,
+                   peakRssMiB}], "kernels", "pipeline": [{kind, imageSize, imagesPerSecond, ratio, ...}]}`;
 
 async function main(args: string[]) {
   const parsed = parseFlags(args, {
@@ -31,6 +34,7 @@ async function main(args: string[]) {
     steps: { type: "string" },
     threads: { type: "string" },
     "no-profile": { type: "boolean" },
+    "no-pipeline": { type: "boolean" },
     "freeze-stem": { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -73,20 +77,45 @@ async function main(args: string[]) {
     freezeStem: Boolean(v["freeze-stem"]),
     log,
   });
+  // the data pipeline (decode + RandAugment + flip + erasing) must outrun training 3x (issue 3, item 8)
+  const pipeline: PipelineRow[] = [];
+  if (!v["no-pipeline"]) {
+    const { benchmarkPipeline } = await import("../lib/data/pipeline_bench.ts");
+    for (const s of sizes) {
+      const train = report.results.find((r) => r.kind === "train" && r.imageSize === s)?.imagesPerSecond ?? NaN;
+      for (const cold of [true, false]) {
+        log(`data pipeline ${s}x${s}: ${cold ? "JPEG decode + augment" : "augment from the cache"}`);
+        const r = await benchmarkPipeline({ imageSize: s, batchSize: batch, cold });
+        pipeline.push({ ...r, trainImagesPerSecond: train, ratio: r.imagesPerSecond / train });
+      }
+    }
+  }
   if (v.json) {
-    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, ...report }));
+    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, ...report, pipeline }));
   } else {
-    printTable(report, sizes);
+    printTable(report, sizes, pipeline);
   }
 }
 
-function printTable(report: BenchReport, sizes: number[]) {
+type PipelineRow = PipelineBenchResult & { trainImagesPerSecond: number; ratio: number };
+
+function printTable(report: BenchReport, sizes: number[], pipeline: PipelineRow[]) {
   console.log(`| kind | image size | batch | images/s | peak RSS MiB |`);
   console.log(`| --- | --- | --- | --- | --- |`);
   for (const r of report.results) {
     console.log(
       `| ${r.kind} | ${r.imageSize} | ${r.batchSize} | ${r.imagesPerSecond.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} |`,
     );
+  }
+  if (pipeline.length > 0) {
+    console.log(`\n| data pipeline | image size | batch | images/s | x training |`);
+    console.log(`| --- | --- | --- | --- | --- |`);
+    for (const p of pipeline) {
+      const what = p.kind === "pipeline-cold" ? "JPEG decode + augment" : "augment (cached)";
+      console.log(
+        `| ${what} | ${p.imageSize} | ${p.batchSize} | ${p.imagesPerSecond.toFixed(0)} | ${p.ratio.toFixed(1)} |`,
+      );
+    }
   }
   if (report.kernels.length > 0) {
     console.log(

@@ -46,6 +46,17 @@ Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and
     j.kernels.some((k: { name: string }) => k.name === "Conv2DBackpropFilter"),
     "our wasm kernel is in the profile",
   );
+  // the data pipeline beside the training step: cold (JPEG decode + augment) and cached, per size
+  assert.deepEqual(j.pipeline.map((p: { kind: string; imageSize: number }) => `${p.kind}@${p.imageSize}`), [
+    "pipeline-cold@32",
+    "pipeline-cached@32",
+    "pipeline-cold@24",
+    "pipeline-cached@24",
+  ]);
+  for (const p of j.pipeline) {
+    assert.ok(p.imagesPerSecond > 0 && p.trainImagesPerSecond > 0);
+    assert.ok(Math.abs(p.ratio - p.imagesPerSecond / p.trainImagesPerSecond) < 1e-9);
+  }
 });
 
 Deno.test("deno task bench rejects bad values with one error: line", async () => {

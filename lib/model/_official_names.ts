@@ -48,40 +48,35 @@ export function torchShape(tfShape: number[]): number[] {
 
 /** Toolkit layout -> PyTorch layout (a copy). */
 export function toTorchLayout(data: Float32Array, tfShape: number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  if (tfShape.length === 4) {
-    const [kh, kw, ci, co] = tfShape;
-    for (let h = 0; h < kh; h++) {
-      for (let w = 0; w < kw; w++) {
-        for (let i = 0; i < ci; i++) {
-          for (let o = 0; o < co; o++) out[((o * ci + i) * kh + h) * kw + w] = data[((h * kw + w) * ci + i) * co + o];
-        }
-      }
-    }
-  } else if (tfShape.length === 2) {
-    const [inF, outF] = tfShape;
-    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) out[o * inF + i] = data[i * outF + o];
-  } else {
-    out.set(data);
-  }
-  return out;
+  return permuteLayout(data, tfShape, "toTorch");
 }
 
 /** PyTorch layout -> toolkit layout, given the toolkit shape (a copy). */
 export function fromTorchLayout(data: Float32Array, tfShape: number[]): Float32Array {
+  return permuteLayout(data, tfShape, "fromTorch");
+}
+
+/**
+ * Conv [KH,KW,Cin,Cout] <-> [Cout,Cin,KH,KW] and linear [in,out] <-> [out,in]; other shapes
+ * are copied as they are.
+ */
+function permuteLayout(data: Float32Array, tfShape: number[], direction: "toTorch" | "fromTorch"): Float32Array {
   const out = new Float32Array(data.length);
+  const move = direction === "toTorch"
+    ? (tf: number, torch: number) => (out[torch] = data[tf])
+    : (tf: number, torch: number) => (out[tf] = data[torch]);
   if (tfShape.length === 4) {
     const [kh, kw, ci, co] = tfShape;
     for (let h = 0; h < kh; h++) {
       for (let w = 0; w < kw; w++) {
         for (let i = 0; i < ci; i++) {
-          for (let o = 0; o < co; o++) out[((h * kw + w) * ci + i) * co + o] = data[((o * ci + i) * kh + h) * kw + w];
+          for (let o = 0; o < co; o++) move(((h * kw + w) * ci + i) * co + o, ((o * ci + i) * kh + h) * kw + w);
         }
       }
     }
   } else if (tfShape.length === 2) {
     const [inF, outF] = tfShape;
-    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) out[i * outF + o] = data[o * inF + i];
+    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) move(i * outF + o, o * inF + i);
   } else {
     out.set(data);
   }

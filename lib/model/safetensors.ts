@@ -8,21 +8,36 @@ export interface NamedArray {
   data: Float32Array;
 }
 
+/** One tensor to write: float32 values or int64 counters. */
+export interface TypedArrayEntry {
+  dtype: "F32" | "I64";
+  shape: number[];
+  data: Float32Array | BigInt64Array;
+}
+
 /** Encodes float32 tensors (keys sorted) and string metadata into one safetensors buffer. */
 export function encodeSafetensors(
   tensors: Record<string, NamedArray>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const names = Object.keys(tensors).sort();
+  const sorted: Record<string, TypedArrayEntry> = {};
+  for (const name of Object.keys(tensors).sort()) sorted[name] = { dtype: "F32", ...tensors[name] };
+  return encodeTypedSafetensors(sorted, metadata);
+}
+
+/** Encodes F32 and I64 tensors (in the given order) and string metadata as safetensors. */
+export function encodeTypedSafetensors(
+  tensors: Record<string, TypedArrayEntry>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
-  for (const name of names) {
-    const t = tensors[name];
-    const expected = t.shape.reduce((a, b) => a * b, 1);
-    if (expected !== t.data.length) {
-      throw new RangeError(`tensor '${name}' has ${t.data.length} values, its shape [${t.shape}] needs ${expected}`);
+  for (const [name, t] of Object.entries(tensors)) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) {
+      throw new RangeError(`tensor '${name}' has ${t.data.length} values, its shape [${t.shape}] needs ${n}`);
     }
-    header[name] = { dtype: "F32", shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);
@@ -32,10 +47,9 @@ export function encodeSafetensors(
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
-  for (const name of names) {
-    const d = tensors[name].data;
-    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), pos);
-    pos += d.byteLength;
+  for (const t of Object.values(tensors)) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    pos += t.data.byteLength;
   }
   return out;
 }

@@ -10,13 +10,9 @@
 import { writeFileAtomic } from "../util/files.ts";
 import type { AdaDfNet } from "./adadf_net.ts";
 import { officialNames, torchShape, toTorchLayout } from "./_official_names.ts";
+import { encodeTypedSafetensors, type TypedArrayEntry } from "./safetensors.ts";
 
-/** One tensor to write: float32 values or int64 counters. */
-export interface TypedArrayEntry {
-  dtype: "F32" | "I64";
-  shape: number[];
-  data: Float32Array | BigInt64Array;
-}
+export { encodeTypedSafetensors, type TypedArrayEntry };
 
 /** What the sidecar JSON holds besides the tensors. */
 export interface ExportSidecar {
@@ -61,35 +57,6 @@ const MODULE_ORDER = [
   "alpha_1",
   "alpha_2",
 ];
-
-/** Encodes F32 and I64 tensors (in the given order) and string metadata as safetensors. */
-export function encodeTypedSafetensors(
-  tensors: Record<string, TypedArrayEntry>,
-  metadata: Record<string, string> = {},
-): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) {
-      throw new RangeError(`tensor '${name}' has ${t.data.length} values, its shape [${t.shape}] needs ${n}`);
-    }
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  while ((8 + json.length) % 8 !== 0) json += " ";
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const t of Object.values(tensors)) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
-  }
-  return out;
-}
 
 /** The sidecar's path: `model.safetensors` -> `model.json`. */
 export function sidecarPath(path: string): string {

@@ -34,6 +34,42 @@ export async function runTask(main: (args: string[]) => Promise<unknown>): Promi
   Deno.exit(0);
 }
 
+/** Where eval and predict load a model from (checked flags); see lib/train/trained_model.ts. */
+export interface ModelSourceFlags {
+  run?: string;
+  weights?: string;
+  which: "last" | "best";
+  checkpointClasses: "raf-db" | "affectnet" | "sfew";
+}
+
+/**
+ * Checks the model-source flags eval and predict share: exactly one of --run and --weights,
+ * --which only with --run, --checkpoint-classes (default `defaultClasses`).
+ */
+export function modelSourceFlags(
+  v: Record<string, string | boolean | undefined>,
+  defaultClasses: ModelSourceFlags["checkpointClasses"],
+): ModelSourceFlags {
+  if ((v.run === undefined) === (v.weights === undefined)) {
+    throw new UsageError("give exactly one of --run DIR and --weights FILE (see --help)");
+  }
+  const which = (v.which as string | undefined) ?? "last";
+  if (which !== "last" && which !== "best") throw new UsageError(`--which expects last or best, got '${which}'`);
+  if (v.which !== undefined && v.run === undefined) {
+    throw new UsageError("--which picks a run's weights; use it with --run");
+  }
+  const classes = (v["checkpoint-classes"] as string | undefined) ?? defaultClasses;
+  if (classes !== "raf-db" && classes !== "affectnet" && classes !== "sfew") {
+    throw new UsageError(`--checkpoint-classes expects raf-db, affectnet or sfew, got '${classes}'`);
+  }
+  return {
+    run: v.run as string | undefined,
+    weights: v.weights as string | undefined,
+    which,
+    checkpointClasses: classes,
+  };
+}
+
 /** node:util parseArgs with strict checking; unknown flags become a UsageError naming the flag. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T) {
   try {

@@ -1,5 +1,5 @@
 /** `deno task eval`: accuracy, per-class accuracy and the confusion matrix of a trained model on a test split. */
-import { boolFlag, numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
+import { boolFlag, modelSourceFlags, numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, DATASETS, resolveConfig, type TrainConfig } from "../lib/config.ts";
 
 const HELP = `Evaluate a trained Ada-DF model (target branch) on a data set's test split.
@@ -99,21 +99,9 @@ async function main(args: string[]) {
   if (parsed.positionals.length > 0) {
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}'; eval takes flags only (see --help)`);
   }
-  if ((v.run === undefined) === (v.weights === undefined)) {
-    throw new UsageError("give exactly one of --run DIR and --weights FILE (see --help)");
-  }
-  const which = (v.which as string | undefined) ?? "last";
-  if (which !== "last" && which !== "best") throw new UsageError(`--which expects last or best, got '${which}'`);
-  if (v.which !== undefined && v.run === undefined) {
-    throw new UsageError("--which picks a run's weights; use it with --run");
-  }
+  const source = modelSourceFlags(v, v.dataset === "affectnet" || v.dataset === "sfew" ? v.dataset : "raf-db");
   // check the flags before the heavy imports
   evalConfig(undefined, v, undefined);
-  const checkpointClasses = (v["checkpoint-classes"] as string | undefined) ??
-    (v.dataset === "affectnet" || v.dataset === "sfew" ? v.dataset : "raf-db");
-  if (!["raf-db", "affectnet", "sfew"].includes(checkpointClasses)) {
-    throw new UsageError(`--checkpoint-classes expects raf-db, affectnet or sfew, got '${checkpointClasses}'`);
-  }
 
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
@@ -131,12 +119,7 @@ async function main(args: string[]) {
   const choice = await initBackend(v.backend !== undefined ? backendFlag : "auto");
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
-  const model = await loadTrainedModel({
-    run: v.run as string | undefined,
-    weights: v.weights as string | undefined,
-    which,
-    checkpointClasses: checkpointClasses as "raf-db" | "affectnet" | "sfew",
-  }, { onNotice: log });
+  const model = await loadTrainedModel(source, { onNotice: log });
   try {
     const cfg = evalConfig(
       model.runConfig,

@@ -1,5 +1,5 @@
 /** `deno task predict`: per-image class distributions, attention and logits of a trained model. */
-import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
+import { modelSourceFlags, numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 import { type BackendName, BACKENDS } from "../lib/backend/backend.ts";
 
 const HELP = `Predict with a trained Ada-DF model (target branch): per image the 7-class distribution
@@ -44,24 +44,13 @@ async function main(args: string[]) {
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v.help) return console.log(HELP);
   const images = parsed.positionals;
-  if ((v.run === undefined) === (v.weights === undefined)) {
-    throw new UsageError("give exactly one of --run DIR and --weights FILE (see --help)");
-  }
+  const source = modelSourceFlags(v, "raf-db");
   if ((images.length > 0) === (v.npy !== undefined)) {
     throw new UsageError("give image files or --npy FILE, one of the two (see --help)");
-  }
-  const which = (v.which as string | undefined) ?? "last";
-  if (which !== "last" && which !== "best") throw new UsageError(`--which expects last or best, got '${which}'`);
-  if (v.which !== undefined && v.run === undefined) {
-    throw new UsageError("--which picks a run's weights; use it with --run");
   }
   const flagSize = numberFlag("image-size", v["image-size"] as string | undefined, true);
   if (flagSize !== undefined && !(flagSize >= 16 && flagSize <= 1024)) {
     throw new UsageError(`--image-size must be in [16, 1024], got ${flagSize}`);
-  }
-  const checkpointClasses = (v["checkpoint-classes"] as string | undefined) ?? "raf-db";
-  if (!["raf-db", "affectnet", "sfew"].includes(checkpointClasses)) {
-    throw new UsageError(`--checkpoint-classes expects raf-db, affectnet or sfew, got '${checkpointClasses}'`);
   }
   const tenCropFlag = v["ten-crop"] as string | undefined;
   if (tenCropFlag !== undefined && tenCropFlag !== "true" && tenCropFlag !== "false") {
@@ -123,12 +112,7 @@ async function main(args: string[]) {
   const choice = await initBackend(backend as BackendName);
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
-  const model = await loadTrainedModel({
-    run: v.run as string | undefined,
-    weights: v.weights as string | undefined,
-    which,
-    checkpointClasses: checkpointClasses as "raf-db" | "affectnet" | "sfew",
-  }, { onNotice: log });
+  const model = await loadTrainedModel(source, { onNotice: log });
   try {
     let x: Float32Array;
     let size: number;

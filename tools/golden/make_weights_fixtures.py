@@ -50,7 +50,6 @@ layer1-4, global_pool, fc), narrowed by `width`.
 import base64
 import copy
 import json
-import math
 import os
 import struct
 import sys
@@ -59,6 +58,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_method_fixtures import generate_adaptive_LD, official_batch_loss  # noqa: E402  (train.py and utils.py, re-typed once)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "..", "tests", "fixtures", "weights")
@@ -336,65 +338,34 @@ class Args:
     margin_1 = 0.3
 
 
-def generate_adaptive_LD(outputs, targets, num_classes, threshold):
-    """utils.py with sharpen=False and the code's threshold rows; also returns the diagonals."""
-    LD = torch.zeros(num_classes, num_classes)
-    outputs_l = outputs[1:, :]
-    targets_l = targets[1:]
-    probs = torch.softmax(outputs_l, dim=1)
-    diagonal = []
-    for i in range(num_classes):
-        idxs = np.where(targets_l.cpu().numpy() == i)[0]
-        diagonal.append(float(torch.mean(probs[idxs], dim=0)[i]))
-        if torch.mean(probs[idxs], dim=0)[i] >= threshold:
-            LD[i] = torch.mean(probs[idxs], dim=0)
-        else:
-            LD[i] = torch.zeros(num_classes).fill_(0.4 / (num_classes - 1)).scatter_(0, torch.tensor(i), threshold)
+def mined_with_diagonal(outputs, targets, num_classes, threshold):
+    """utils.generate_adaptive_LD (the method fixtures' re-typing, the code's threshold rows), plus the diagonals."""
+    LD, _, probs = generate_adaptive_LD(outputs, targets, num_classes, threshold, "code")
+    targets_l = targets[1:].cpu().numpy()
+    diagonal = [float(torch.mean(probs[np.where(targets_l == i)[0]], dim=0)[i]) for i in range(num_classes)]
     return LD, diagonal
 
 
-def train_epoch(loader, model, criterion, criterion_kld, optimizer, LD, epoch, args, steps):
-    if epoch <= args.beta:
-        alpha_1 = math.exp(-(1 - epoch / args.beta) ** 2)
-        alpha_2 = 1
-    else:
-        alpha_1 = 1
-        alpha_2 = math.exp(-(1 - args.beta / epoch) ** 2)
+def train_epoch(loader, model, optimizer, LD, epoch, args, steps):
+    """train.py's train() over the loader; the loss of a batch is the method fixtures' re-typing of it."""
     model.train()
     for images, labels in loader:
         outputs_1, outputs_2, attention_weights = model(images)
-        tops = int(args.batch_size * args.tops)
-        _, top_idx = torch.topk(attention_weights.squeeze(), tops)
-        _, down_idx = torch.topk(attention_weights.squeeze(), args.batch_size - tops, largest=False)
-        high_group = attention_weights[top_idx]
-        low_group = attention_weights[down_idx]
-        high_mean = torch.mean(high_group)
-        low_mean = torch.mean(low_group)
-        diff = low_mean - high_mean + args.margin_1
-        if diff > 0:
-            RR_loss = diff
-        else:
-            RR_loss = torch.from_numpy(np.array(0))
-        loss_ce = criterion(outputs_1, labels).mean()
-        attention_weights = attention_weights.squeeze(1)
-        attention_weights = ((attention_weights - attention_weights.min()) / (
-            attention_weights.max() - attention_weights.min())) * (args.max_weight - args.min_weight) + args.min_weight
-        attention_weights = attention_weights.unsqueeze(1)
-        targets = (1 - attention_weights) * F.softmax(outputs_1, dim=1) + attention_weights * LD[labels]
-        loss_kld = criterion_kld(F.log_softmax(outputs_2, dim=1), targets).sum() / args.batch_size
-        loss = alpha_2 * loss_ce + alpha_1 * loss_kld + RR_loss
+        # model.py already averaged the two heads; (w + w) / 2 is w exactly
+        parts = official_batch_loss(outputs_1, outputs_2, attention_weights, attention_weights, labels, LD, epoch, args,
+                                    detach=False)
         # the toolkit's names: a1 weighs L_ce (train.py's alpha_2), a2 weighs L_kld (its alpha_1)
         steps.append({
             "epoch": epoch,
-            "ce": float(loss_ce),
-            "kld": float(loss_kld),
-            "rr": float(RR_loss),
-            "total": float(loss),
-            "a1": alpha_2,
-            "a2": alpha_1,
+            "ce": float(parts["ce"]),
+            "kld": float(parts["kld"]),
+            "rr": float(parts["rr"]),
+            "total": float(parts["total"]),
+            "a1": parts["a1"],
+            "a2": parts["a2"],
         })
         optimizer.zero_grad()
-        loss.backward()
+        parts["total"].backward()
         optimizer.step()
 
 
@@ -431,15 +402,13 @@ def run_trace(state_dict, threshold):
     for i in range(args.num_classes):
         LD[i] = torch.zeros(args.num_classes).fill_((1 - args.threshold) / (args.num_classes - 1)).scatter_(
             0, torch.tensor(i), args.threshold)
-    criterion = nn.CrossEntropyLoss(reduction="none")
-    criterion_kld = nn.KLDivLoss(reduction="none")
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=args.gamma)
     steps, epochs = [], []
     for epoch in range(1, args.epochs + 1):
-        train_epoch(loader, model, criterion, criterion_kld, optimizer, LD, epoch, args, steps)
+        train_epoch(loader, model, optimizer, LD, epoch, args, steps)
         outputs_new, targets_new = validate_train(loader, model)
-        LD, diagonal = generate_adaptive_LD(outputs_new, targets_new, args.num_classes, args.threshold)
+        LD, diagonal = mined_with_diagonal(outputs_new, targets_new, args.num_classes, args.threshold)
         margin = min(abs(d - args.threshold) for d in diagonal)
         if margin < 2e-3:
             raise ThresholdTooClose(f"epoch {epoch}: a mined diagonal is within {margin:.2g} of {args.threshold}")

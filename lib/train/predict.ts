@@ -17,8 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { decodeFace } from "../data/images.ts";
-import { prepareImage } from "../data/augment/prepare.ts";
-import { tenCrop } from "../data/augment/tencrop.ts";
+import { prepareBatch } from "../data/augment/prepare.ts";
 
 /** One input's outputs. `probabilities` = softmax(targetLogits). */
 export interface PredictionRow {
@@ -60,33 +59,28 @@ export class FaceFileError extends RangeError {
  * that is missing or cannot be decoded.
  */
 export async function loadFaces(paths: readonly string[], size: number): Promise<Float32Array> {
-  const px = size * size * 3;
-  const x = new Float32Array(paths.length * px);
-  for (let i = 0; i < paths.length; i++) {
-    prepareImage(await decodeFile(paths[i], size), x.subarray(i * px, (i + 1) * px), { size });
-  }
-  return x;
+  const images = await decodeFiles(paths, size);
+  return prepareBatch({ images, labels: new Int32Array(paths.length) }, range(paths.length), { imageSize: size }).x;
 }
 
 /**
  * TenCrop at test time, as the official code does for SFEW: each face decoded at `decodeSize`
  * (256), cut into ten `crop` x `crop` crops (four corners and the centre, then the same of the
- * mirrored face), each normalised: [N * 10, crop, crop, 3], the crops of one face adjacent.
- * Average the rows with {@linkcode meanCropRows}.
+ * mirrored face), each normalised: [N * 10, crop, crop, 3], the crops of one face adjacent
+ * (the training batches' TenCrop, `prepareBatch`). Average the rows with {@linkcode meanCropRows}.
  */
 export async function loadFacesTenCrop(
   paths: readonly string[],
   options: { decodeSize: number; crop: number },
 ): Promise<Float32Array> {
-  const { decodeSize, crop } = options;
-  const px = crop * crop * 3;
-  const x = new Float32Array(paths.length * 10 * px);
-  for (let i = 0; i < paths.length; i++) {
-    const crops = tenCrop(await decodeFile(paths[i], decodeSize), { width: decodeSize, height: decodeSize, crop });
-    crops.forEach((c, k) => prepareImage(c, x.subarray((i * 10 + k) * px, (i * 10 + k + 1) * px), { size: crop }));
-  }
-  return x;
+  const images = await decodeFiles(paths, options.decodeSize);
+  return prepareBatch({ images, labels: new Int32Array(paths.length) }, range(paths.length), {
+    imageSize: options.decodeSize,
+    tenCrop: options.crop,
+  }).x;
 }
+
+const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
 /**
  * One row per face from its `crops` adjacent crop rows: the logits averaged (the official
@@ -114,13 +108,19 @@ export function meanCropRows(rows: readonly PredictionRow[], crops: number): Pre
   return out;
 }
 
-async function decodeFile(path: string, size: number): Promise<Uint8Array> {
-  try {
-    return await decodeFace({ kind: "file", path }, size);
-  } catch (e) {
-    const why = (e as Error).message.split("\n")[0];
-    throw new FaceFileError(`image ${path} cannot be read: ${why}`);
+/** Decodes face files to [N, S, S, 3] RGB; a `FaceFileError` names the first that cannot be read. */
+async function decodeFiles(paths: readonly string[], size: number): Promise<Uint8Array> {
+  const px = size * size * 3;
+  const out = new Uint8Array(paths.length * px);
+  for (let i = 0; i < paths.length; i++) {
+    try {
+      out.set(await decodeFace({ kind: "file", path: paths[i] }, size), i * px);
+    } catch (e) {
+      const why = (e as Error).message.split("\n")[0];
+      throw new FaceFileError(`image ${paths[i]} cannot be read: ${why}`);
+    }
   }
+  return out;
 }
 
 /**

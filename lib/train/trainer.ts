@@ -241,6 +241,7 @@ export async function trainAdaDf(
   hooks: TrainHooks = {},
   resume?: ResumePoint,
 ): Promise<EpochMetrics[]> {
+  assertOneTrainingBatch(data.train.labels, cfg); // every epoch draws the same number of batches
   const C = data.numClasses;
   const S = data.imageSize;
   // TenCrop (SFEW): S is the decoded side (256 for 224 crops), the crops are the input
@@ -285,7 +286,6 @@ export async function trainAdaDf(
 
       // ---- train one epoch ---------------------------------------------------------------
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
-      assertOneTrainingBatch(data.train.labels, cfg);
       const batches = trainingBatches(data.train.labels, cfg, shufflePrng);
       const classDist = tf.tensor2d(classRows); // [C, C]
       const sums = { total: 0, ce: 0, kld: 0, rr: 0, correct: 0, seen: 0 };

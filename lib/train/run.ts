@@ -261,9 +261,14 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
 
 /** The configuration a run folder was started with (its config.json, less the recorded extras). */
 export function readRunConfig(dir: string): TrainConfig {
-  const raw = readRunConfigJson(dir);
-  for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes", "decodeSize"]) delete raw[k];
-  return resolveConfig(raw);
+  return runConfigFromJson(readRunConfigJson(dir));
+}
+
+/** The configuration in a run's config.json object (see `readRunConfigJson`), less the recorded extras. */
+export function runConfigFromJson(raw: Record<string, unknown>): TrainConfig {
+  const layer = { ...raw };
+  for (const k of ["out", "resolvedBackend", "backendReason", "stemFrozen", "classes", "decodeSize"]) delete layer[k];
+  return resolveConfig(layer);
 }
 
 /** A run folder's config.json as written (the configuration plus the recorded extras); RangeError naming the file. */

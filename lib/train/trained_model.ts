@@ -15,7 +15,7 @@ import { AFFECTNET8_CLASSES, AFFECTNET_TO_CLASSES } from "../data/readers/affect
 import { SFEW_FOLDERS } from "../data/readers/sfew.ts";
 import { classOfFolderName } from "../data/readers/folder.ts";
 import { netFromWeightsFile, type WeightsKind } from "../model/weights_import.ts";
-import { readRunConfig, readRunConfigJson } from "./run.ts";
+import { readRunConfigJson, runConfigFromJson } from "./run.ts";
 
 /** Input size the official code trains RAF-DB and AffectNet at (an official checkpoint's default). */
 export const OFFICIAL_IMAGE_SIZE = 224;
@@ -131,8 +131,8 @@ export async function loadTrainedModel(
   let path: string;
   if (source.run !== undefined) {
     const dir = resolve(source.run);
-    runConfig = readRunConfig(dir);
     const raw = readRunConfigJson(dir);
+    runConfig = runConfigFromJson(raw);
     if (Array.isArray(raw.classes)) classes = raw.classes;
     const which = source.which ?? "last";
     path = join(dir, `weights_${which}.safetensors`);

@@ -101,7 +101,7 @@ async function main(args: string[]) {
   }
   const source = modelSourceFlags(v, v.dataset === "affectnet" || v.dataset === "sfew" ? v.dataset : "raf-db");
   // check the flags before the heavy imports
-  evalConfig(undefined, v, undefined);
+  const flagsOnly = evalConfig(undefined, v, undefined);
 
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
@@ -115,8 +115,7 @@ async function main(args: string[]) {
   };
 
   // the backend first: the weights are loaded onto it
-  const backendFlag = evalConfig(undefined, v, undefined).backend;
-  const choice = await initBackend(v.backend !== undefined ? backendFlag : "auto");
+  const choice = await initBackend(v.backend !== undefined ? flagsOnly.backend : "auto");
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
   const model = await loadTrainedModel(source, { onNotice: log });

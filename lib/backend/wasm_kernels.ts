@@ -12,6 +12,7 @@
  * Both are checked against the `cpu` backend in tests/backend/wasm_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import { inputGradientSubpixel, takeRows } from "./wasm_conv_input_grad.ts";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -139,13 +140,75 @@ export function conv2dInputGradient(
   });
 }
 
+/**
+ * MaxPoolGrad on the heap: each output's dy goes to the first maximum of its window in
+ * row-major order, as PyTorch's max_pool2d backward does (after a ReLU, windows of equal
+ * zeros are common, so the tie rule matters). The wasm backend's own kernel took 376 ms
+ * for the stem's pool at 64x50x50x64; this loop takes about a tenth of that.
+ */
+function maxPoolGrad(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: "valid" | "same" | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const backend = args.backend as unknown as WasmBackendLike;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: kh, effectiveFilterWidth: kw } = info;
+  const dx = backend.makeOutput(input.shape, "float32");
+  const heap = backend.wasm.HEAPF32;
+  const xAt = offsetOf(backend, input) / 4;
+  const dyAt = offsetOf(backend, dy) / 4;
+  const dxAt = offsetOf(backend, dx) / 4;
+  heap.fill(0, dxAt, dxAt + n * h * w * c);
+  const best = new Float32Array(c);
+  const arg = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    const img = b * h * w * c;
+    for (let y = 0; y < oh; y++) {
+      const y0 = y * sh - info.padInfo.top;
+      for (let x = 0; x < ow; x++) {
+        const x0 = x * sw - info.padInfo.left;
+        best.fill(-Infinity);
+        arg.fill(-1);
+        for (let ky = Math.max(0, -y0); ky < kh && y0 + ky < h; ky++) {
+          for (let kx = Math.max(0, -x0); kx < kw && x0 + kx < w; kx++) {
+            const at = img + ((y0 + ky) * w + x0 + kx) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = heap[xAt + at + ch];
+              // the first maximum wins; NaN propagates as in PyTorch
+              if (v > best[ch] || (v !== v && best[ch] === best[ch])) {
+                best[ch] = v;
+                arg[ch] = at + ch;
+              }
+            }
+          }
+        }
+        const g = dyAt + ((b * oh + y) * ow + x) * c;
+        for (let ch = 0; ch < c; ch++) if (arg[ch] >= 0) heap[dxAt + arg[ch]] += heap[g + ch];
+      }
+    }
+  }
+  return dx;
+}
+
 let registered = false;
 
-/** Registers the project's `Conv2DBackpropFilter` and `Conv2DBackpropInput` for `wasm`. Idempotent. */
+/** Registers the project's `Conv2DBackpropFilter`, `Conv2DBackpropInput` and `MaxPoolGrad` for `wasm`. Idempotent. */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  for (const name of ["Conv2DBackpropFilter", "Conv2DBackpropInput"]) {
+  for (const name of ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad"]) {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
   tf.registerKernel({
@@ -157,6 +220,7 @@ export function registerWasmKernels(): void {
       return conv2dFilterGradient(x, dy, a.filterShape, a) as unknown as tf.TensorInfo;
     },
   });
+  tf.registerKernel({ kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: maxPoolGrad });
   tf.registerKernel({
     kernelName: "Conv2DBackpropInput",
     backendName: "wasm",

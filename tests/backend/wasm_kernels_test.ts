@@ -9,16 +9,16 @@ function randomArray(n: number, prng: Prng): Float32Array {
   return Float32Array.from({ length: n }, () => prng.normal());
 }
 
-/** Runs conv2d forward + both gradients on `backend` and returns the flat results. */
+/** Runs conv2d forward + both gradients on `backend` (wasm: with OpenBLAS or XNNPACK alone) and returns the flat results. */
 async function convGrads(
-  backend: "cpu" | "wasm",
+  backend: "cpu" | "wasm" | "wasm+openblas",
   xs: number[],
   fs: number[],
   stride: number | [number, number],
   pad: Pad,
   seed: number,
 ) {
-  await initBackend(backend);
+  await initBackend(backend === "cpu" ? "cpu" : "wasm", { blas: backend === "wasm" ? "off" : "auto" });
   const prng = new Prng(seed);
   const x = tf.tensor4d(randomArray(xs.reduce((a, b) => a * b), prng), xs as [number, number, number, number]);
   const f = tf.tensor4d(randomArray(fs.reduce((a, b) => a * b), prng), fs as [number, number, number, number]);
@@ -27,7 +27,7 @@ async function convGrads(
   const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
     tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), dy))
   )([x, f]);
-  const out = { dx: await gx.data(), df: await gf.data() };
+  const out = { y: await y.data(), dx: await gx.data(), df: await gf.data() };
   tf.dispose([x, f, y, dy, gx, gf]);
   return out;
 }
@@ -72,13 +72,16 @@ const CASES: {
 ];
 
 for (const [i, c] of CASES.entries()) {
-  Deno.test(`wasm Conv2DBackpropFilter/Input match the cpu backend: ${c.k}x${c.k} stride ${c.stride} pad ${c.pad} ${c.hw.join("x")}`, async () => {
+  Deno.test(`wasm Conv2D and its gradients match the cpu backend, XNNPACK alone and on OpenBLAS: ${c.k}x${c.k} stride ${c.stride} pad ${c.pad} ${c.hw.join("x")}`, async () => {
     const xs = [2, c.hw[0], c.hw[1], c.cin];
     const fs = [c.k, c.k, c.cin, c.cout];
     const ref = await convGrads("cpu", xs, fs, c.stride, c.pad, 100 + i);
-    const got = await convGrads("wasm", xs, fs, c.stride, c.pad, 100 + i);
-    assert.ok(maxRelError(got.df, ref.df) < 1e-5, `filter gradient error ${maxRelError(got.df, ref.df)}`);
-    assert.ok(maxRelError(got.dx, ref.dx) < 1e-5, `input gradient error ${maxRelError(got.dx, ref.dx)}`);
+    for (const mode of ["wasm", "wasm+openblas"] as const) {
+      const got = await convGrads(mode, xs, fs, c.stride, c.pad, 100 + i);
+      assert.ok(maxRelError(got.y, ref.y) < 1e-5, `${mode}: forward error ${maxRelError(got.y, ref.y)}`);
+      assert.ok(maxRelError(got.df, ref.df) < 1e-5, `${mode}: filter gradient error ${maxRelError(got.df, ref.df)}`);
+      assert.ok(maxRelError(got.dx, ref.dx) < 1e-5, `${mode}: input gradient error ${maxRelError(got.dx, ref.dx)}`);
+    }
   });
 }
 

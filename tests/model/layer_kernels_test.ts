@@ -42,6 +42,17 @@ Deno.test("channelSums() in matmul form equals tf.sum over N, H, W (two-stage sp
   tf.dispose([x, a, b]);
 });
 
+Deno.test("channelSums() in gemv form (one ones-vector product) equals tf.sum over N, H, W", () => {
+  const before = tf.memory().numTensors;
+  const x = randomTensor([2, 70, 70, 5], 2);
+  const a = withKernels({ channelSums: "reduce" }, () => channelSums(x));
+  const b = withKernels({ channelSums: "gemv" }, () => channelSums(x));
+  assert.deepEqual(b.shape, [5]);
+  assert.ok(maxAbsDiff(a, b) < 1e-3, `max diff ${maxAbsDiff(a, b)}`);
+  tf.dispose([x, a, b]);
+  assert.equal(tf.memory().numTensors, before);
+});
+
 Deno.test("globalAveragePool() in matmul form matches tf.mean and its gradient", () => {
   const x = randomTensor([3, 4, 5, 6], 2) as tf.Tensor4D;
   const dy = randomTensor([3, 6], 3);

@@ -1,0 +1,471 @@
+/**
+ * The `wasm` backend's convolutions and matrix products on OpenBLAS (openblas.ts).
+ *
+ * Tensors stay where the wasm backend keeps them, in the WebAssembly heap; OpenBLAS reads
+ * and writes them there through raw pointers, so nothing is copied in or out.
+ * - `Conv2D`: im2col of a block of images into a JavaScript buffer (NHWC: each filter row
+ *   of a window is one contiguous run of KW*Cin values), then one `sgemm`
+ *   [rows, KH*KW*Cin] . [KH*KW*Cin, Cout] straight into the output. A 1x1 stride-1
+ *   convolution is one `sgemm` on the input itself.
+ * - `Conv2DBackpropFilter`: the same im2col, then dW [KH*KW*Cin, Cout] += col^T . dy,
+ *   accumulated over the blocks.
+ * - `Conv2DBackpropInput`: unchanged (wasm_kernels.ts): stride-1 convolutions of dy with
+ *   the flipped filter, which now run here.
+ * - `BatchMatMul`: one `sgemm` per batch entry.
+ * Anything else (another dtype, NCHW, a fused activation) goes to the kernel that was
+ * registered before. Checked against the `cpu` backend in tests/backend/native_kernels_test.ts.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { OpenBlas } from "./openblas.ts";
+import { heapPointer, offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
+
+type TensorInfo = tf.TensorInfo;
+
+/** im2col blocks hold at most this many floats (64 MiB). */
+export const BLOCK_FLOATS = 16 * 1024 * 1024;
+let blockFloats = BLOCK_FLOATS;
+
+/** Sets the im2col block limit (tests use a small one to exercise several blocks); returns the previous limit. */
+export function setBlockFloats(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`block size must be a positive integer, got ${n}`);
+  const prev = blockFloats;
+  blockFloats = n;
+  return prev;
+}
+
+let scratch = new Float32Array(0);
+function scratchOf(size: number): Float32Array {
+  if (scratch.length < size) scratch = new Float32Array(size);
+  return scratch;
+}
+
+/** Lets go of the im2col buffer (it grows to the largest block seen, at most 64 MiB). */
+export function releaseNativeScratch(): void {
+  scratch = new Float32Array(0);
+}
+
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * Rows [n0*OH*OW, n1*OH*OW) of the im2col matrix of x (float index `xAt` in `heap`) into
+ * `col`: col[r, (kh*KW + kw)*Cin + c] = x[n, oh*sh - top + kh*dh, ow*sw - left + kw*dw, c],
+ * 0 outside the image.
+ */
+export function im2col(heap: Float32Array, xAt: number, info: ConvInfo, n0: number, n1: number, col: Float32Array): void {
+  const {
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: kh,
+    filterWidth: kw,
+    padInfo,
+  } = info;
+  const rowLen = kw * c; // one filter row of a window
+  const k = kh * rowLen;
+  let dst = 0;
+  for (let n = n0; n < n1; n++) {
+    const img = xAt + n * h * w * c;
+    for (let y = 0; y < oh; y++) {
+      const iy0 = y * sh - padInfo.top;
+      for (let x = 0; x < ow; x++, dst += k) {
+        const ix0 = x * sw - padInfo.left;
+        // taps kx in [lo, hi) fall inside the image
+        const lo = dw === 1 ? Math.max(0, -ix0) : 0;
+        const hi = dw === 1 ? Math.min(kw, w - ix0) : kw;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky * dh;
+          const d = dst + ky * rowLen;
+          if (iy < 0 || iy >= h) {
+            col.fill(0, d, d + rowLen);
+            continue;
+          }
+          const rowAt = img + iy * w * c;
+          if (dw === 1) {
+            if (lo > 0) col.fill(0, d, d + lo * c);
+            if (hi > lo) {
+              const s = rowAt + (ix0 + lo) * c;
+              const len = (hi - lo) * c;
+              const o = d + lo * c;
+              if (len < 48) for (let i = 0; i < len; i++) col[o + i] = heap[s + i];
+              else col.set(heap.subarray(s, s + len), o);
+            }
+            if (hi < kw) col.fill(0, d + Math.max(hi, lo) * c, d + rowLen);
+          } else {
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ix0 + kx * dw;
+              const o = d + kx * c;
+              if (ix < 0 || ix >= w) col.fill(0, o, o + c);
+              else col.set(heap.subarray(rowAt + ix * c, rowAt + ix * c + c), o);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of `im2col`: adds rows [n0*OH*OW, n1*OH*OW) of `col` back into x (float index
+ * `xAt` in `heap`) at the pixels they were read from; taps outside the image are dropped.
+ */
+export function col2imAdd(col: Float32Array, info: ConvInfo, n0: number, n1: number, heap: Float32Array, xAt: number): void {
+  const {
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: kh,
+    filterWidth: kw,
+    padInfo,
+  } = info;
+  const rowLen = kw * c;
+  const k = kh * rowLen;
+  let src = 0;
+  for (let n = n0; n < n1; n++) {
+    const img = xAt + n * h * w * c;
+    for (let y = 0; y < oh; y++) {
+      const iy0 = y * sh - padInfo.top;
+      for (let x = 0; x < ow; x++, src += k) {
+        const ix0 = x * sw - padInfo.left;
+        const lo = dw === 1 ? Math.max(0, -ix0) : 0;
+        const hi = dw === 1 ? Math.min(kw, w - ix0) : kw;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = iy0 + ky * dh;
+          if (iy < 0 || iy >= h) continue;
+          const s = src + ky * rowLen;
+          const rowAt = img + iy * w * c;
+          if (dw === 1) {
+            if (hi <= lo) continue;
+            const o = rowAt + (ix0 + lo) * c;
+            const from = s + lo * c;
+            const len = (hi - lo) * c;
+            for (let i = 0; i < len; i++) heap[o + i] += col[from + i];
+          } else {
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ix0 + kx * dw;
+              if (ix < 0 || ix >= w) continue;
+              const o = rowAt + ix * c;
+              const from = s + kx * c;
+              for (let i = 0; i < c; i++) heap[o + i] += col[from + i];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** True when the convolution reads every pixel once in place (1x1, stride 1, no padding). */
+function isPointwise(info: ConvInfo): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.outHeight === info.inHeight &&
+    info.outWidth === info.inWidth;
+}
+
+/** Images per im2col block. */
+function blockImages(info: ConvInfo): number {
+  const perImage = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  return Math.max(1, Math.min(info.batchSize, Math.floor(blockFloats / Math.max(1, perImage))));
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | number[][];
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+function conv2dInfo(xShape: number[], filterShape: number[], a: ConvAttrs): ConvInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad as "same",
+    a.dimRoundingMode,
+    false,
+  );
+}
+
+/** y [N, OH, OW, Cout] = conv(x [N, H, W, Cin], W [KH, KW, Cin, Cout]); the filter is given by its address. */
+function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filter: Deno.PointerValue, info: ConvInfo) {
+  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const cout = info.outChannels;
+  const rowsPerImage = info.outHeight * info.outWidth;
+  const xAt = offsetOf(backend, x);
+  const yAt = offsetOf(backend, out);
+  if (isPointwise(info)) {
+    const m = info.batchSize * rowsPerImage;
+    blas.sgemm(false, false, m, cout, k, heapPointer(backend, xAt), k, filter, cout, 0, heapPointer(backend, yAt), cout);
+    return out;
+  }
+  const per = blockImages(info);
+  const col = scratchOf(per * rowsPerImage * k);
+  const colPtr = Deno.UnsafePointer.of(col);
+  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
+    const n1 = Math.min(info.batchSize, n0 + per);
+    im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
+    const m = (n1 - n0) * rowsPerImage;
+    blas.sgemm(false, false, m, cout, k, colPtr, k, filter, cout, 0, heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4), cout);
+  }
+  return out;
+}
+
+/** dW [KH, KW, Cin, Cout] = sum over rows of col(x)^T . dy. */
+function conv2dFilterGrad(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: ConvInfo) {
+  const out = backend.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], "float32");
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const cout = info.outChannels;
+  const rowsPerImage = info.outHeight * info.outWidth;
+  const xAt = offsetOf(backend, x);
+  const dyAt = offsetOf(backend, dy);
+  const dwAt = offsetOf(backend, out);
+  if (isPointwise(info)) {
+    const m = info.batchSize * rowsPerImage;
+    blas.sgemm(true, false, k, cout, m, heapPointer(backend, xAt), k, heapPointer(backend, dyAt), cout, 0, heapPointer(backend, dwAt), cout);
+    return out;
+  }
+  const per = blockImages(info);
+  const col = scratchOf(per * rowsPerImage * k);
+  const colPtr = Deno.UnsafePointer.of(col);
+  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
+    const n1 = Math.min(info.batchSize, n0 + per);
+    im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
+    const m = (n1 - n0) * rowsPerImage;
+    blas.sgemm(
+      true,
+      false,
+      k,
+      cout,
+      m,
+      colPtr,
+      k,
+      heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4),
+      cout,
+      n0 === 0 ? 0 : 1,
+      heapPointer(backend, dwAt),
+      cout,
+    );
+  }
+  return out;
+}
+
+let flipped = new Float32Array(0);
+
+/**
+ * dx [N, H, W, Cin] of a stride-1 convolution: the convolution of dy with the flipped filter,
+ * in and out channels swapped (Wf[ky, kx, co, ci] = W[KH-1-ky, KW-1-kx, ci, co]), padded so
+ * that it comes out H x W; undefined where that padding would be negative.
+ */
+function inputGradAsConv(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: ConvInfo) {
+  const { filterHeight: kh, filterWidth: kw, dilationHeight: dh, dilationWidth: dw, inChannels: cin, outChannels: cout } =
+    info;
+  const top = dh * (kh - 1) - info.padInfo.top;
+  const left = dw * (kw - 1) - info.padInfo.left;
+  const bottom = info.inHeight + dh * (kh - 1) - info.outHeight - top;
+  const right = info.inWidth + dw * (kw - 1) - info.outWidth - left;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const back = tf.backend_util.computeConv2DInfo(
+    [info.batchSize, info.outHeight, info.outWidth, cout],
+    [kh, kw, cout, cin],
+    1,
+    [dh, dw],
+    [[0, 0], [top, bottom], [left, right], [0, 0]] as unknown as "same",
+    undefined,
+    false,
+  );
+  const taps = kh * kw;
+  if (flipped.length < taps * cin * cout) flipped = new Float32Array(taps * cin * cout);
+  const heap = backend.wasm.HEAPF32;
+  const fAt = offsetOf(backend, filter) / 4;
+  for (let t = 0; t < taps; t++) {
+    const from = fAt + (taps - 1 - t) * cin * cout; // [ci, co]
+    const to = t * cout * cin; // [co, ci]
+    for (let ci = 0; ci < cin; ci++) {
+      const row = from + ci * cout;
+      for (let co = 0; co < cout; co++) flipped[to + co * cin + ci] = heap[row + co];
+    }
+  }
+  return convolve(blas, backend, dy, Deno.UnsafePointer.of(flipped), back);
+}
+
+/** dx [N, H, W, Cin]: col(dx) = dy . W^T ([rows, Cout] . [Cout, KH*KW*Cin]), folded back by `col2imAdd`. */
+function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: ConvInfo) {
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const cout = info.outChannels;
+  const rowsPerImage = info.outHeight * info.outWidth;
+  const rows = info.batchSize * rowsPerImage;
+  // stride 1: the flipped-filter convolution (im2col copies) beats col2im's JavaScript adds
+  // unless the filter is large against the rows (layer4 at small sizes)
+  if (!isPointwise(info) && info.strideHeight === 1 && info.strideWidth === 1 && rows > 8 * cout) {
+    const dx = inputGradAsConv(blas, backend, dy, filter, info);
+    if (dx !== undefined) return dx;
+  }
+  const out = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], "float32");
+  const dyAt = offsetOf(backend, dy);
+  const fAt = offsetOf(backend, filter);
+  const dxAt = offsetOf(backend, out);
+  if (isPointwise(info)) {
+    blas.sgemm(false, true, rows, k, cout, heapPointer(backend, dyAt), cout, heapPointer(backend, fAt), cout, 0, heapPointer(backend, dxAt), k);
+    return out;
+  }
+  backend.wasm.HEAPF32.fill(0, dxAt / 4, dxAt / 4 + info.batchSize * info.inHeight * info.inWidth * info.inChannels);
+  const per = blockImages(info);
+  const col = scratchOf(per * rowsPerImage * k);
+  const colPtr = Deno.UnsafePointer.of(col);
+  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
+    const n1 = Math.min(info.batchSize, n0 + per);
+    const m = (n1 - n0) * rowsPerImage;
+    blas.sgemm(
+      false,
+      true,
+      m,
+      k,
+      cout,
+      heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4),
+      cout,
+      heapPointer(backend, fAt),
+      cout,
+      0,
+      colPtr,
+      k,
+    );
+    col2imAdd(col, info, n0, n1, backend.wasm.HEAPF32, dxAt / 4);
+  }
+  return out;
+}
+
+/** [..., M, K] . [..., K, N] with broadcasting of a batch of 1. */
+function batchMatMul(
+  blas: OpenBlas,
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const ka = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (ka !== kb) {
+    throw new Error(`matMul: inner shapes ${ka} and ${kb} of [${a.shape}] and [${b.shape}] must match`);
+  }
+  const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = outer.reduce((p, d) => p * d, 1);
+  const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  if (m * n === 0) return out;
+  const aAt = offsetOf(backend, a);
+  const bAt = offsetOf(backend, b);
+  const cAt = offsetOf(backend, out);
+  const lda = transposeA ? m : ka;
+  const ldb = transposeB ? ka : n;
+  for (let i = 0; i < batch; i++) {
+    blas.sgemm(
+      transposeA,
+      transposeB,
+      m,
+      n,
+      ka,
+      heapPointer(backend, aAt + (batchA === 1 ? 0 : i) * m * ka * 4),
+      lda,
+      heapPointer(backend, bAt + (batchB === 1 ? 0 : i) * ka * n * 4),
+      ldb,
+      0,
+      heapPointer(backend, cAt + i * m * n * 4),
+      n,
+    );
+  }
+  return out;
+}
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+const previous = new Map<string, KernelFunc>();
+
+function swap(kernelName: string, kernelFunc: KernelFunc): void {
+  const current = tf.getKernel(kernelName, "wasm");
+  if (current !== undefined) {
+    if (!previous.has(kernelName)) previous.set(kernelName, current.kernelFunc);
+    tf.unregisterKernel(kernelName, "wasm");
+  }
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+}
+
+function fallback(kernelName: string, args: Parameters<KernelFunc>[0]) {
+  const f = previous.get(kernelName);
+  if (f === undefined) throw new Error(`no wasm kernel ${kernelName} to fall back to`);
+  return f(args);
+}
+
+let active: OpenBlas | undefined;
+
+/** The OpenBLAS in use by the `wasm` backend's kernels, if any. */
+export function nativeKernelsBlas(): OpenBlas | undefined {
+  return active;
+}
+
+/**
+ * Routes the `wasm` backend's `Conv2D`, `Conv2DBackpropFilter` and `BatchMatMul` through
+ * `blas` (undefined: back to the kernels registered before). Call after wasm_kernels.ts's
+ * `registerWasmKernels`.
+ */
+export function useNativeKernels(blas: OpenBlas | undefined): void {
+  if (blas === undefined) {
+    for (const [kernelName, kernelFunc] of previous) {
+      tf.unregisterKernel(kernelName, "wasm");
+      tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    }
+    previous.clear();
+    active = undefined;
+    return;
+  }
+  active = blas;
+  swap("Conv2D", (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (x.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2D", args);
+    }
+    const backend = args.backend as unknown as WasmBackendLike;
+    return convolve(active!, backend, x, heapPointer(backend, offsetOf(backend, filter)), conv2dInfo(x.shape, filter.shape, a));
+  });
+  swap("Conv2DBackpropFilter", (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+    if (x.dtype !== "float32" || dy.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2DBackpropFilter", args);
+    }
+    return conv2dFilterGrad(active!, args.backend as unknown as WasmBackendLike, x, dy, conv2dInfo(x.shape, a.filterShape, a));
+  });
+  swap("Conv2DBackpropInput", (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+    if (dy.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2DBackpropInput", args);
+    }
+    return conv2dInputGrad(active!, args.backend as unknown as WasmBackendLike, dy, filter, conv2dInfo(a.inputShape, filter.shape, a));
+  });
+  swap("BatchMatMul", (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
+    return batchMatMul(active!, args.backend as unknown as WasmBackendLike, a, b, transposeA, transposeB);
+  });
+}

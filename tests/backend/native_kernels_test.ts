@@ -1,0 +1,213 @@
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { nativeKernelsBlas, setBlockFloats } from "../../lib/backend/native_kernels.ts";
+import { coretypeFromCpuFlags, loadOpenBlas } from "../../lib/backend/openblas.ts";
+import { maxPool, setLayerKernels } from "../../lib/model/layers.ts";
+import { Prng } from "../../lib/util/prng.ts";
+
+const CI = Deno.env.get("CI") === "true";
+const blas = loadOpenBlas();
+if (blas.blas === undefined) {
+  console.warn(`\n*** SKIPPED: the OpenBLAS kernels are not tested: ${blas.reason} ***\n`);
+}
+// under CI the OpenBLAS path is required (.ci/run installs libopenblas0-pthread)
+const ignore = blas.blas === undefined && !CI;
+
+function randomArray(n: number, prng: Prng, relu = false): Float32Array {
+  return Float32Array.from({ length: n }, () => {
+    const v = prng.normal();
+    return relu ? Math.max(0, v) : v;
+  });
+}
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+  }
+  return err / Math.max(scale, 1e-12);
+}
+
+interface ConvCase {
+  xs: [number, number, number, number];
+  fs: [number, number, number, number];
+  stride: number | [number, number];
+  pad: "same" | "valid" | number;
+  dilation?: number;
+}
+
+async function convAll(backend: "cpu" | "wasm", c: ConvCase, seed: number) {
+  await initBackend(backend, { blas: "auto" });
+  if (backend === "wasm") assert.ok(nativeKernelsBlas() !== undefined, "the OpenBLAS kernels are not active");
+  const prng = new Prng(seed);
+  const before = tf.memory().numTensors;
+  const x = tf.tensor4d(randomArray(c.xs.reduce((a, b) => a * b), prng), c.xs);
+  const f = tf.tensor4d(randomArray(c.fs.reduce((a, b) => a * b), prng), c.fs);
+  const conv = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad, "NHWC", c.dilation ?? 1);
+  const y = conv(x, f);
+  const dy = tf.tensor(randomArray(y.size, prng), y.shape);
+  // TF.js has no gradient for dilated convolutions: forward only there
+  const [gx, gf] = (c.dilation ?? 1) > 1
+    ? [tf.zeros([1]), tf.zeros([1])]
+    : tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, f]);
+  const out = { y: await y.data(), dx: await gx.data(), df: await gf.data() };
+  tf.dispose([x, f, y, dy, gx, gf]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  return out;
+}
+
+// what the XNNPACK path cannot do (unequal strides, dilation) and several im2col blocks
+const CASES: [string, ConvCase, number?][] = [
+  ["unequal strides [2, 1]", { xs: [2, 9, 10, 3], fs: [3, 3, 3, 4], stride: [2, 1], pad: 1 }],
+  ["dilation 2, same (forward only)", { xs: [2, 9, 9, 3], fs: [3, 3, 3, 2], stride: 1, pad: "same", dilation: 2 }],
+  ["3x3 stride 1 in blocks of 100 floats", { xs: [5, 6, 7, 4], fs: [3, 3, 4, 5], stride: 1, pad: 1 }, 100],
+  ["3x3 stride 2 in blocks of one image", { xs: [3, 9, 8, 3], fs: [3, 3, 3, 4], stride: 2, pad: 1 }, 1],
+  ["1x1 stride 1 (one product, no im2col)", { xs: [3, 5, 5, 6], fs: [1, 1, 6, 4], stride: 1, pad: 0 }],
+  ["1x1 stride 2", { xs: [3, 7, 6, 5], fs: [1, 1, 5, 4], stride: 2, pad: 0 }],
+  ["3x3 stride 1 with more rows than 8x Cout (flipped-filter input gradient)", {
+    xs: [4, 8, 8, 3],
+    fs: [3, 3, 3, 2],
+    stride: 1,
+    pad: 1,
+  }],
+  ["3x3 stride 1 with few rows (col2im input gradient)", { xs: [1, 2, 2, 3], fs: [3, 3, 3, 4], stride: 1, pad: 1 }],
+  ["7x7 stride 2 pad 3 (the stem)", { xs: [2, 16, 15, 3], fs: [7, 7, 3, 4], stride: 2, pad: 3 }],
+];
+
+for (const [i, [name, c, block]] of CASES.entries()) {
+  Deno.test({
+    name: `OpenBLAS Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backend: ${name}`,
+    ignore,
+    fn: async () => {
+      const ref = await convAll("cpu", c, 300 + i);
+      const prev = block === undefined ? undefined : setBlockFloats(block);
+      try {
+        const got = await convAll("wasm", c, 300 + i);
+        for (const k of ["y", "dx", "df"] as const) {
+          assert.ok(maxRelError(got[k], ref[k]) < 1e-5, `${k}: relative error ${maxRelError(got[k], ref[k])}`);
+        }
+      } finally {
+        if (prev !== undefined) setBlockFloats(prev);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "OpenBLAS BatchMatMul matches the cpu backend with transposes and a broadcast batch",
+  ignore,
+  fn: async () => {
+    const prng = new Prng(7);
+    const shapes: [number[], number[], boolean, boolean][] = [
+      [[5, 3], [3, 4], false, false],
+      [[3, 5], [3, 4], true, false],
+      [[5, 3], [4, 3], false, true],
+      [[3, 5], [4, 3], true, true],
+      [[2, 5, 3], [2, 3, 4], false, false],
+      [[1, 5, 3], [3, 3, 4], false, false],
+      [[3, 1, 6], [1, 6, 2], false, false],
+      [[1, 40], [40, 7], false, false],
+    ];
+    for (const [as, bs, ta, tb] of shapes) {
+      const av = randomArray(as.reduce((p, d) => p * d), prng);
+      const bv = randomArray(bs.reduce((p, d) => p * d), prng);
+      const run = async (backend: "cpu" | "wasm") => {
+        await initBackend(backend);
+        const r = tf.tidy(() => tf.matMul(tf.tensor(av, as), tf.tensor(bv, bs), ta, tb));
+        const out = { shape: r.shape, data: await r.data() };
+        r.dispose();
+        return out;
+      };
+      const ref = await run("cpu");
+      const got = await run("wasm");
+      assert.deepEqual(got.shape, ref.shape);
+      assert.ok(maxRelError(got.data, ref.data) < 1e-5, `[${as}] x [${bs}] ${ta} ${tb}`);
+    }
+  },
+});
+
+Deno.test("wasm MaxPoolGrad routes dy to each window's first maximum, as PyTorch and the windows form do", async () => {
+  // ReLU'd inputs: many windows of equal zeros, where the tie rule decides
+  const prng = new Prng(11);
+  const xv = randomArray(2 * 9 * 8 * 3, prng, true);
+  const dyv = randomArray(2 * 5 * 4 * 3, prng);
+  const grad = async (backend: "cpu" | "wasm", form: "native" | "windows") => {
+    await initBackend(backend);
+    const previous = setLayerKernels({ maxPool: form });
+    try {
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(xv, [2, 9, 8, 3]);
+      const dy = tf.tensor4d(dyv, [2, 5, 4, 3]);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a as tf.Tensor4D), dy)))(x);
+      const out = await g.data();
+      tf.dispose([x, dy, g]);
+      assert.equal(tf.memory().numTensors, before);
+      return out;
+    } finally {
+      setLayerKernels(previous);
+    }
+  };
+  const ref = await grad("cpu", "windows");
+  const got = await grad("wasm", "native");
+  // the same pixels receive gradient; sums of overlapping windows may round differently
+  assert.deepEqual(Array.from(got, (v) => v !== 0), Array.from(ref, (v) => v !== 0));
+  assert.ok(maxRelError(got, ref) < 1e-6, `relative error ${maxRelError(got, ref)}`);
+  // a window of nine zeros sends everything to its top-left pixel
+  await initBackend("wasm");
+  const g = tf.tidy(() =>
+    tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 2, 0)))(tf.zeros([1, 3, 3, 1])).dataSync()
+  );
+  assert.deepEqual(Array.from(g), [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+Deno.test({
+  name: "initBackend('wasm') names OpenBLAS in its reason, and { blas: 'off' } restores XNNPACK's kernels",
+  ignore,
+  fn: async () => {
+    const on = await initBackend("wasm");
+    assert.match(on.reason, /OpenBLAS \((SkylakeX|Haswell|[A-Za-z0-9]+), \d+ threads?\)/);
+    assert.ok(nativeKernelsBlas() !== undefined);
+    const off = await initBackend("wasm", { blas: "off" });
+    assert.match(off.reason, /OpenBLAS off/);
+    assert.equal(nativeKernelsBlas(), undefined);
+    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, 1, "same").dataSync());
+    assert.equal(y[5], 18);
+    await initBackend("wasm");
+    assert.ok(nativeKernelsBlas() !== undefined);
+    // deno-lint-ignore no-explicit-any
+    await assert.rejects(() => initBackend("wasm", { blas: "mkl" as any }), /blas must be 'auto' or 'off', got 'mkl'/);
+  },
+});
+
+Deno.test("coretypeFromCpuFlags() picks AVX-512, then AVX2+FMA kernels, else leaves detection to OpenBLAS", () => {
+  const avx512 = new Set(["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"]);
+  assert.equal(coretypeFromCpuFlags(avx512), "SkylakeX");
+  assert.equal(coretypeFromCpuFlags(new Set(["avx2", "fma", "avx512f"])), "Haswell");
+  assert.equal(coretypeFromCpuFlags(new Set(["sse4_2"])), undefined);
+});
+
+Deno.test("ADADF_BLAS=off and a missing library each give the wasm backend's reason, not an error", async () => {
+  const script = `import { initBackend, shutdownBackend } from "${new URL("../../lib/backend/backend.ts", import.meta.url).href}";
+const c = await initBackend("wasm", { wasmThreads: 1 }); console.log(c.reason); shutdownBackend(); Deno.exit(0);`;
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      env,
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout);
+  };
+  assert.match(await run({ ADADF_BLAS: "off" }), /OpenBLAS turned off by ADADF_BLAS/);
+  assert.match(
+    await run({ ADADF_BLAS: "/nonexistent/libopenblas.so.0" }),
+    /OpenBLAS not found \(\/nonexistent\/libopenblas\.so\.0: .*\); install it/,
+  );
+});

@@ -11,7 +11,8 @@ import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 const HELP = `Measure Ada-DF training and inference speed.
 
 Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size S]... [--batch-size B]
-                       [--width W] [--steps N] [--threads T] [--freeze-stem] [--no-profile] [--no-pipeline] [--json]
+                       [--width W] [--steps N] [--threads T] [--blas auto|off] [--freeze-stem] [--no-profile]
+                       [--no-pipeline] [--json]
 
   --image-size S   input size; repeat for several (default 100 and 48)
   --batch-size B   default 64
@@ -19,10 +20,13 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
   --threads T      wasm backend threads (XNNPACK pool, lib/backend/wasm_threads.ts); default: the
                    number of logical CPUs, at most 4; 1 = the single-threaded build
+  --blas auto|off  wasm backend: run convolutions and matrix products on OpenBLAS where it is installed
+                   (auto, the default; lib/backend/openblas.ts) or on XNNPACK alone (off); ADADF_BLAS=off
+                   does the same for every task
   --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step
   --no-pipeline    skip the data pipeline's images/s (JPEG decode + augment, and augment from the cache)
-  --json           print {"backend", "threads", "results": [{kind, imageSize, batchSize, imagesPerSecond,
+  --json           print {"backend", "threads", "blas", "results": [{kind, imageSize, batchSize, imagesPerSecond,
                    peakRssMiB}], "kernels", "pipeline": [{kind, imageSize, imagesPerSecond, ratio, ...}]}`;
 
 async function main(args: string[]) {
@@ -33,6 +37,7 @@ async function main(args: string[]) {
     width: { type: "string" },
     steps: { type: "string" },
     threads: { type: "string" },
+    blas: { type: "string" },
     "no-profile": { type: "boolean" },
     "no-pipeline": { type: "boolean" },
     "freeze-stem": { type: "boolean" },
@@ -57,6 +62,8 @@ async function main(args: string[]) {
   if (batch < 2) throw new UsageError(`--batch-size must be >= 2, got ${batch}`);
   if (width < 2) throw new UsageError(`--width must be >= 2, got ${width}`);
   if (steps < 1) throw new UsageError(`--steps must be >= 1, got ${steps}`);
+  const blas = (v.blas as string | undefined) ?? "auto";
+  if (blas !== "auto" && blas !== "off") throw new UsageError(`--blas must be auto or off, got '${blas}'`);
   const backend = (v.backend as string | undefined) ?? "auto";
 
   const { initBackend, BACKENDS } = await import("../lib/backend/backend.ts");
@@ -64,7 +71,12 @@ async function main(args: string[]) {
     throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
   const { benchmark } = await import("../lib/train/bench.ts");
-  const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads });
+  const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads, blas });
+  const { nativeKernelsBlas } = await import("../lib/backend/native_kernels.ts");
+  const openblas = choice.backend === "wasm" ? nativeKernelsBlas() : undefined;
+  const blasUsed = openblas === undefined
+    ? null
+    : { corename: openblas.corename, threads: openblas.threads, config: openblas.config };
   const threadsUsed = choice.backend === "wasm" ? threads : undefined;
   const log = v.json ? () => {} : (m: string) => console.error(m);
   log(`backend: ${choice.backend} (${choice.reason})${threadsUsed ? `, ${threadsUsed} thread(s)` : ""}`);
@@ -91,7 +103,7 @@ async function main(args: string[]) {
     }
   }
   if (v.json) {
-    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, ...report, pipeline }));
+    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, blas: blasUsed, ...report, pipeline }));
   } else {
     printTable(report, sizes, pipeline);
   }

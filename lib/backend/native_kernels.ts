@@ -51,7 +51,14 @@ type ConvInfo = tf.backend_util.Conv2DInfo;
  * `col`: col[r, (kh*KW + kw)*Cin + c] = x[n, oh*sh - top + kh*dh, ow*sw - left + kw*dw, c],
  * 0 outside the image.
  */
-export function im2col(heap: Float32Array, xAt: number, info: ConvInfo, n0: number, n1: number, col: Float32Array): void {
+export function im2col(
+  heap: Float32Array,
+  xAt: number,
+  info: ConvInfo,
+  n0: number,
+  n1: number,
+  col: Float32Array,
+): void {
   const {
     inHeight: h,
     inWidth: w,
@@ -92,7 +99,7 @@ export function im2col(heap: Float32Array, xAt: number, info: ConvInfo, n0: numb
               const s = rowAt + (ix0 + lo) * c;
               const len = (hi - lo) * c;
               const o = d + lo * c;
-              if (len < 48) for (let i = 0; i < len; i++) col[o + i] = heap[s + i];
+              if (len < 48) { for (let i = 0; i < len; i++) col[o + i] = heap[s + i]; }
               else col.set(heap.subarray(s, s + len), o);
             }
             if (hi < kw) col.fill(0, d + Math.max(hi, lo) * c, d + rowLen);
@@ -114,7 +121,14 @@ export function im2col(heap: Float32Array, xAt: number, info: ConvInfo, n0: numb
  * The adjoint of `im2col`: adds rows [n0*OH*OW, n1*OH*OW) of `col` back into x (float index
  * `xAt` in `heap`) at the pixels they were read from; taps outside the image are dropped.
  */
-export function col2imAdd(col: Float32Array, info: ConvInfo, n0: number, n1: number, heap: Float32Array, xAt: number): void {
+export function col2imAdd(
+  col: Float32Array,
+  info: ConvInfo,
+  n0: number,
+  n1: number,
+  heap: Float32Array,
+  xAt: number,
+): void {
   const {
     inHeight: h,
     inWidth: w,
@@ -209,7 +223,20 @@ function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filte
   const yAt = offsetOf(backend, out);
   if (isPointwise(info)) {
     const m = info.batchSize * rowsPerImage;
-    blas.sgemm(false, false, m, cout, k, heapPointer(backend, xAt), k, filter, cout, 0, heapPointer(backend, yAt), cout);
+    blas.sgemm(
+      false,
+      false,
+      m,
+      cout,
+      k,
+      heapPointer(backend, xAt),
+      k,
+      filter,
+      cout,
+      0,
+      heapPointer(backend, yAt),
+      cout,
+    );
     return out;
   }
   const per = blockImages(info);
@@ -219,7 +246,20 @@ function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filte
     const n1 = Math.min(info.batchSize, n0 + per);
     im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
     const m = (n1 - n0) * rowsPerImage;
-    blas.sgemm(false, false, m, cout, k, colPtr, k, filter, cout, 0, heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4), cout);
+    blas.sgemm(
+      false,
+      false,
+      m,
+      cout,
+      k,
+      colPtr,
+      k,
+      filter,
+      cout,
+      0,
+      heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4),
+      cout,
+    );
   }
   return out;
 }
@@ -235,7 +275,20 @@ function conv2dFilterGrad(blas: OpenBlas, backend: WasmBackendLike, x: TensorInf
   const dwAt = offsetOf(backend, out);
   if (isPointwise(info)) {
     const m = info.batchSize * rowsPerImage;
-    blas.sgemm(true, false, k, cout, m, heapPointer(backend, xAt), k, heapPointer(backend, dyAt), cout, 0, heapPointer(backend, dwAt), cout);
+    blas.sgemm(
+      true,
+      false,
+      k,
+      cout,
+      m,
+      heapPointer(backend, xAt),
+      k,
+      heapPointer(backend, dyAt),
+      cout,
+      0,
+      heapPointer(backend, dwAt),
+      cout,
+    );
     return out;
   }
   const per = blockImages(info);
@@ -271,8 +324,14 @@ let flipped = new Float32Array(0);
  * that it comes out H x W; undefined where that padding would be negative.
  */
 function inputGradAsConv(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: ConvInfo) {
-  const { filterHeight: kh, filterWidth: kw, dilationHeight: dh, dilationWidth: dw, inChannels: cin, outChannels: cout } =
-    info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    inChannels: cin,
+    outChannels: cout,
+  } = info;
   const top = dh * (kh - 1) - info.padInfo.top;
   const left = dw * (kw - 1) - info.padInfo.left;
   const bottom = info.inHeight + dh * (kh - 1) - info.outHeight - top;
@@ -319,7 +378,20 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
   const fAt = offsetOf(backend, filter);
   const dxAt = offsetOf(backend, out);
   if (isPointwise(info)) {
-    blas.sgemm(false, true, rows, k, cout, heapPointer(backend, dyAt), cout, heapPointer(backend, fAt), cout, 0, heapPointer(backend, dxAt), k);
+    blas.sgemm(
+      false,
+      true,
+      rows,
+      k,
+      cout,
+      heapPointer(backend, dyAt),
+      cout,
+      heapPointer(backend, fAt),
+      cout,
+      0,
+      heapPointer(backend, dxAt),
+      k,
+    );
     return out;
   }
   backend.wasm.HEAPF32.fill(0, dxAt / 4, dxAt / 4 + info.batchSize * info.inHeight * info.inWidth * info.inChannels);
@@ -444,7 +516,13 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
       return fallback("Conv2D", args);
     }
     const backend = args.backend as unknown as WasmBackendLike;
-    return convolve(active!, backend, x, heapPointer(backend, offsetOf(backend, filter)), conv2dInfo(x.shape, filter.shape, a));
+    return convolve(
+      active!,
+      backend,
+      x,
+      heapPointer(backend, offsetOf(backend, filter)),
+      conv2dInfo(x.shape, filter.shape, a),
+    );
   });
   swap("Conv2DBackpropFilter", (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
@@ -452,7 +530,13 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     if (x.dtype !== "float32" || dy.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
       return fallback("Conv2DBackpropFilter", args);
     }
-    return conv2dFilterGrad(active!, args.backend as unknown as WasmBackendLike, x, dy, conv2dInfo(x.shape, a.filterShape, a));
+    return conv2dFilterGrad(
+      active!,
+      args.backend as unknown as WasmBackendLike,
+      x,
+      dy,
+      conv2dInfo(x.shape, a.filterShape, a),
+    );
   });
   swap("Conv2DBackpropInput", (args) => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -460,7 +544,13 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     if (dy.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
       return fallback("Conv2DBackpropInput", args);
     }
-    return conv2dInputGrad(active!, args.backend as unknown as WasmBackendLike, dy, filter, conv2dInfo(a.inputShape, filter.shape, a));
+    return conv2dInputGrad(
+      active!,
+      args.backend as unknown as WasmBackendLike,
+      dy,
+      filter,
+      conv2dInfo(a.inputShape, filter.shape, a),
+    );
   });
   swap("BatchMatMul", (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };

@@ -21,7 +21,22 @@ export const TRANS = 112;
 
 const SYMBOLS = {
   cblas_sgemm: {
-    parameters: ["i32", "i32", "i32", "i32", "i32", "i32", "f32", "pointer", "i32", "pointer", "i32", "f32", "pointer", "i32"],
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "pointer",
+      "i32",
+      "pointer",
+      "i32",
+      "f32",
+      "pointer",
+      "i32",
+    ],
     result: "void",
   },
   openblas_get_num_threads: { parameters: [], result: "i32" },
@@ -176,6 +191,8 @@ function open(): OpenBlasResult {
     blas: undefined,
     reason: candidates.length === 0
       ? `no OpenBLAS location is known for ${Deno.build.os}; set ADADF_BLAS=/path/to/libopenblas`
-      : `OpenBLAS not found (${errors[0] ?? "no candidate"}); install it (Debian/Ubuntu: apt-get install libopenblas0-pthread)`,
+      : `OpenBLAS not found (${
+        errors[0] ?? "no candidate"
+      }); install it (Debian/Ubuntu: apt-get install libopenblas0-pthread)`,
   };
 }

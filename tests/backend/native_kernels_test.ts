@@ -175,7 +175,9 @@ Deno.test({
     const off = await initBackend("wasm", { blas: "off" });
     assert.match(off.reason, /OpenBLAS off/);
     assert.equal(nativeKernelsBlas(), undefined);
-    const y = tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, 1, "same").dataSync());
+    const y = tf.tidy(() =>
+      tf.conv2d(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, 1, "same").dataSync()
+    );
     assert.equal(y[5], 18);
     await initBackend("wasm");
     assert.ok(nativeKernelsBlas() !== undefined);
@@ -192,7 +194,9 @@ Deno.test("coretypeFromCpuFlags() picks AVX-512, then AVX2+FMA kernels, else lea
 });
 
 Deno.test("ADADF_BLAS=off and a missing library each give the wasm backend's reason, not an error", async () => {
-  const script = `import { initBackend, shutdownBackend } from "${new URL("../../lib/backend/backend.ts", import.meta.url).href}";
+  const script = `import { initBackend, shutdownBackend } from "${
+    new URL("../../lib/backend/backend.ts", import.meta.url).href
+  }";
 const c = await initBackend("wasm", { wasmThreads: 1 }); console.log(c.reason); shutdownBackend(); Deno.exit(0);`;
   const run = async (env: Record<string, string>) => {
     const out = await new Deno.Command(Deno.execPath(), {

@@ -31,6 +31,13 @@ Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.backend, "wasm");
+  // OpenBLAS is found here and under CI (.ci/run installs it); null where it is not installed
+  if (j.blas === null) {
+    assert.notEqual(Deno.env.get("CI"), "true", "OpenBLAS must be in use under CI");
+    console.warn("*** OpenBLAS not found: the bench ran on XNNPACK alone ***");
+  } else {
+    assert.ok(j.blas.threads >= 1 && typeof j.blas.corename === "string", JSON.stringify(j.blas));
+  }
   assert.deepEqual(j.results.map((x: { kind: string; imageSize: number }) => `${x.kind}@${x.imageSize}`), [
     "train@32",
     "infer@32",
@@ -61,10 +68,18 @@ Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and
 
 Deno.test("deno task bench rejects bad values with one error: line", async () => {
   for (
-    const [args, pattern] of [[["--image-size", "8"], /--image-size must be in \[16, 512\], got 8/], [[
-      "--backend",
-      "tpu",
-    ], /backend must be one of/], [["--steps", "x"], /--steps expects an integer/]] as [string[], RegExp][]
+    const [args, pattern] of [
+      [["--image-size", "8"], /--image-size must be in \[16, 512\], got 8/],
+      [[
+        "--backend",
+        "tpu",
+      ], /backend must be one of/],
+      [["--steps", "x"], /--steps expects an integer/],
+      [["--blas", "mkl"], /--blas must be auto or off, got 'mkl'/],
+    ] as [
+      string[],
+      RegExp,
+    ][]
   ) {
     const r = await bench(...args);
     assert.equal(r.code, 2, r.stderr);

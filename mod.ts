@@ -3,7 +3,9 @@
  * TypeScript, on TensorFlow.js: data, the dual-branch ResNet, the method's
  * distributions and losses, training, evaluation, t-SNE and the paper's figures.
  *
- * - Backend: {@linkcode initBackend} (`auto`, `tensorflow`, `webgpu`, `wasm`, `cpu`).
+ * - Backend: {@linkcode initBackend} (`auto`, `tensorflow`, `webgpu`, `wasm`, `cpu`); on `wasm`,
+ *   convolutions and matrix products run on OpenBLAS where it is installed ({@linkcode loadOpenBlas},
+ *   `{ blas: "off" }` or `ADADF_BLAS=off` for XNNPACK alone).
  * - Data: {@linkcode loadSynthFer} (the built-in procedural face set), {@linkcode loadFerDataset}
  *   (RAF-DB, AffectNet, SFEW, FER2013, FERPlus, ImageFolder trees, decoded once and cached),
  *   {@linkcode randAugment}, {@linkcode tenCrop}, {@linkcode makeBatch}, {@linkcode BatchPipeline}
@@ -71,6 +73,8 @@ export {
   initBackend,
 } from "./lib/backend/backend.ts";
 export { registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
+export { loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./lib/backend/openblas.ts";
+export { nativeKernelsBlas, useNativeKernels } from "./lib/backend/native_kernels.ts";
 export { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "./lib/backend/webgpu_kernels.ts";
 export {
   ConfigError,

@@ -3,7 +3,8 @@
  * `tf.setBackend`. Order for `auto`: `tensorflow` when `@tensorflow/tfjs-node-gpu` or
  * `@tensorflow/tfjs-node` is installed; else `webgpu` when a hardware WebGPU adapter exists
  * (not a software fallback such as Mesa's llvmpipe); else `wasm` (with the project's
- * convolution gradient kernels). `webgpu`, `wasm` and `cpu` can be asked for explicitly.
+ * convolution gradient kernels, and its convolutions and matrix products on OpenBLAS where the
+ * library is installed: native_kernels.ts). `webgpu`, `wasm` and `cpu` can be asked for explicitly.
  * Each backend also gets the forms of the model's reductions that suit it
  * (lib/model/layers.ts `LayerKernels`).
  */
@@ -173,6 +174,9 @@ async function initWebgpu(adapter?: AdapterInfo): Promise<string> {
 /**
  * Prepares `requested` and makes it the active backend. Asking for a backend that is
  * not available throws `BackendUnavailableError`; there is no silent fallback.
+ * `wasmThreads`: XNNPACK's pool, fixed when wasm first starts. `blas`: on `wasm`, `auto`
+ * (default) runs convolutions and matrix products on OpenBLAS when it loads (the reason
+ * says why not otherwise), `off` keeps XNNPACK alone.
  */
 export async function initBackend(
   requested: BackendName = "auto",

@@ -9,10 +9,12 @@
  *   convolution is one `sgemm` on the input itself.
  * - `Conv2DBackpropFilter`: the same im2col, then dW [KH*KW*Cin, Cout] += col^T . dy,
  *   accumulated over the blocks.
- * - `Conv2DBackpropInput`: unchanged (wasm_kernels.ts): stride-1 convolutions of dy with
- *   the flipped filter, which now run here.
+ * - `Conv2DBackpropInput`: for stride 1 with many rows, the convolution of dy with the
+ *   flipped, in/out-swapped filter (im2col copies again); otherwise col(dx) = dy . W^T in one
+ *   `sgemm`, folded back into dx by `col2imAdd` (JavaScript adds, slower per value than
+ *   copies, but no filter flip and no zero rows for strided convolutions).
  * - `BatchMatMul`: one `sgemm` per batch entry.
- * Anything else (another dtype, NCHW, a fused activation) goes to the kernel that was
+ * Anything else (another dtype, NCHW) goes to the kernel that was
  * registered before. Checked against the `cpu` backend in tests/backend/native_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";

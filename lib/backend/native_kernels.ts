@@ -195,6 +195,33 @@ function blockImages(info: ConvInfo): number {
   return Math.max(1, Math.min(info.batchSize, Math.floor(blockFloats / Math.max(1, perImage))));
 }
 
+/** Rows (output pixels) per image, im2col width K = KH*KW*Cin, and Cout. */
+function dims(info: ConvInfo) {
+  return {
+    rowsPerImage: info.outHeight * info.outWidth,
+    k: info.filterHeight * info.filterWidth * info.inChannels,
+    cout: info.outChannels,
+  };
+}
+
+/**
+ * Calls `fn` for each block of images [n0, n1) with its number of rows and the im2col buffer
+ * (JavaScript memory, sized for the largest block) and its address.
+ */
+function forBlocks(
+  info: ConvInfo,
+  fn: (n0: number, n1: number, rows: number, col: Float32Array, colPtr: Deno.PointerValue) => void,
+): void {
+  const { rowsPerImage, k } = dims(info);
+  const per = blockImages(info);
+  const col = scratchOf(per * rowsPerImage * k);
+  const colPtr = Deno.UnsafePointer.of(col);
+  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
+    const n1 = Math.min(info.batchSize, n0 + per);
+    fn(n0, n1, (n1 - n0) * rowsPerImage, col, colPtr);
+  }
+}
+
 interface ConvAttrs {
   strides: number | [number, number];
   pad: "valid" | "same" | number | number[][];
@@ -218,13 +245,11 @@ function conv2dInfo(xShape: number[], filterShape: number[], a: ConvAttrs): Conv
 /** y [N, OH, OW, Cout] = conv(x [N, H, W, Cin], W [KH, KW, Cin, Cout]); the filter is given by its address. */
 function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filter: Deno.PointerValue, info: ConvInfo) {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
-  const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const cout = info.outChannels;
-  const rowsPerImage = info.outHeight * info.outWidth;
+  const { rowsPerImage, k, cout } = dims(info);
   const xAt = offsetOf(backend, x);
   const yAt = offsetOf(backend, out);
   if (isPointwise(info)) {
-    const m = info.batchSize * rowsPerImage;
+    const m = info.batchSize * rowsPerImage; // y [M, Cout] = x [M, Cin] . W [Cin, Cout]
     blas.sgemm(
       false,
       false,
@@ -241,80 +266,46 @@ function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filte
     );
     return out;
   }
-  const per = blockImages(info);
-  const col = scratchOf(per * rowsPerImage * k);
-  const colPtr = Deno.UnsafePointer.of(col);
-  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
-    const n1 = Math.min(info.batchSize, n0 + per);
+  forBlocks(info, (n0, n1, rows, col, colPtr) => {
     im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
-    const m = (n1 - n0) * rowsPerImage;
-    blas.sgemm(
-      false,
-      false,
-      m,
-      cout,
-      k,
-      colPtr,
-      k,
-      filter,
-      cout,
-      0,
-      heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4),
-      cout,
-    );
-  }
+    const yBlock = heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4);
+    blas.sgemm(false, false, rows, cout, k, colPtr, k, filter, cout, 0, yBlock, cout); // [rows, K] . [K, Cout]
+  });
   return out;
 }
 
 /** dW [KH, KW, Cin, Cout] = sum over rows of col(x)^T . dy. */
 function conv2dFilterGrad(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: ConvInfo) {
   const out = backend.makeOutput([info.filterHeight, info.filterWidth, info.inChannels, info.outChannels], "float32");
-  const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const cout = info.outChannels;
-  const rowsPerImage = info.outHeight * info.outWidth;
+  const { rowsPerImage, k, cout } = dims(info);
   const xAt = offsetOf(backend, x);
   const dyAt = offsetOf(backend, dy);
   const dwAt = offsetOf(backend, out);
   if (isPointwise(info)) {
-    const m = info.batchSize * rowsPerImage;
-    blas.sgemm(
-      true,
-      false,
-      k,
-      cout,
-      m,
-      heapPointer(backend, xAt),
-      k,
-      heapPointer(backend, dyAt),
-      cout,
-      0,
-      heapPointer(backend, dwAt),
-      cout,
-    );
+    const m = info.batchSize * rowsPerImage; // dW [Cin, Cout] = x^T [Cin, M] . dy [M, Cout]
+    const [xp, dyp, dwp] = [xAt, dyAt, dwAt].map((at) => heapPointer(backend, at));
+    blas.sgemm(true, false, k, cout, m, xp, k, dyp, cout, 0, dwp, cout);
     return out;
   }
-  const per = blockImages(info);
-  const col = scratchOf(per * rowsPerImage * k);
-  const colPtr = Deno.UnsafePointer.of(col);
-  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
-    const n1 = Math.min(info.batchSize, n0 + per);
+  forBlocks(info, (n0, n1, rows, col, colPtr) => {
     im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
-    const m = (n1 - n0) * rowsPerImage;
+    const dyBlock = heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4);
+    // dW [K, Cout] (+)= col^T [K, rows] . dy [rows, Cout], accumulated after the first block
     blas.sgemm(
       true,
       false,
       k,
       cout,
-      m,
+      rows,
       colPtr,
       k,
-      heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4),
+      dyBlock,
       cout,
       n0 === 0 ? 0 : 1,
       heapPointer(backend, dwAt),
       cout,
     );
-  }
+  });
   return out;
 }
 
@@ -365,9 +356,7 @@ function inputGradAsConv(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
 
 /** dx [N, H, W, Cin]: col(dx) = dy . W^T ([rows, Cout] . [Cout, KH*KW*Cin]), folded back by `col2imAdd`. */
 function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: ConvInfo) {
-  const k = info.filterHeight * info.filterWidth * info.inChannels;
-  const cout = info.outChannels;
-  const rowsPerImage = info.outHeight * info.outWidth;
+  const { rowsPerImage, k, cout } = dims(info);
   const rows = info.batchSize * rowsPerImage;
   // stride 1: the flipped-filter convolution (im2col copies) beats col2im's JavaScript adds
   // unless the filter is large against the rows (layer4 at small sizes)
@@ -377,9 +366,10 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
   }
   const out = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], "float32");
   const dyAt = offsetOf(backend, dy);
-  const fAt = offsetOf(backend, filter);
   const dxAt = offsetOf(backend, out);
+  const fp = heapPointer(backend, offsetOf(backend, filter));
   if (isPointwise(info)) {
+    // dx [M, Cin] = dy [M, Cout] . W^T [Cout, Cin]
     blas.sgemm(
       false,
       true,
@@ -388,7 +378,7 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
       cout,
       heapPointer(backend, dyAt),
       cout,
-      heapPointer(backend, fAt),
+      fp,
       cout,
       0,
       heapPointer(backend, dxAt),
@@ -397,28 +387,11 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
     return out;
   }
   backend.wasm.HEAPF32.fill(0, dxAt / 4, dxAt / 4 + info.batchSize * info.inHeight * info.inWidth * info.inChannels);
-  const per = blockImages(info);
-  const col = scratchOf(per * rowsPerImage * k);
-  const colPtr = Deno.UnsafePointer.of(col);
-  for (let n0 = 0; n0 < info.batchSize; n0 += per) {
-    const n1 = Math.min(info.batchSize, n0 + per);
-    const m = (n1 - n0) * rowsPerImage;
-    blas.sgemm(
-      false,
-      true,
-      m,
-      k,
-      cout,
-      heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4),
-      cout,
-      heapPointer(backend, fAt),
-      cout,
-      0,
-      colPtr,
-      k,
-    );
+  forBlocks(info, (n0, n1, m, col, colPtr) => {
+    const dyBlock = heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4);
+    blas.sgemm(false, true, m, k, cout, dyBlock, cout, fp, cout, 0, colPtr, k);
     col2imAdd(col, info, n0, n1, backend.wasm.HEAPF32, dxAt / 4);
-  }
+  });
   return out;
 }
 

@@ -97,3 +97,19 @@ Deno.test("initBackend('auto') picks wasm here and says why", async () => {
   assert.match(choice.reason, /tfjs-node/);
   assert.equal(tf.getBackend(), "wasm");
 });
+
+Deno.test("wasm Identity (tf.clone, tensors saved for the backward pass) shares the buffer and keeps it alive", async () => {
+  await initBackend("wasm");
+  const before = tf.memory().numTensors;
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.clone(x);
+  const backend = tf.backend() as unknown as { getMemoryOffset(dataId: unknown): number };
+  assert.equal(backend.getMemoryOffset(y.dataId), backend.getMemoryOffset(x.dataId));
+  x.dispose();
+  assert.deepEqual(Array.from(await y.data()), [1, 2, 3]);
+  const z = tf.add(y, 1);
+  y.dispose();
+  assert.deepEqual(Array.from(await z.data()), [2, 3, 4]);
+  z.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

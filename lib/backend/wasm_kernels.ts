@@ -215,6 +215,46 @@ function identity(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.Tensor
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
+/** The fused Adam update's kernel name (lib/train/adam.ts); registered for `wasm` only. */
+export const ADAM_UPDATE_KERNEL = "AdadfAdamUpdate";
+
+/**
+ * One variable's Adam step in one pass over the heap, where TF.js's optimizer runs 14 ops
+ * (each a pass, most with a scalar tensor made from a number):
+ * m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2, p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps).
+ * Inputs value, m, v, gradient; outputs new value, m', v' (fresh buffers, so tensors that
+ * share the old ones are untouched).
+ */
+function adamUpdate(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo[] {
+  const { value, m, v, gradient } = args.inputs as Record<string, tf.TensorInfo>;
+  const a = args.attrs as unknown as {
+    lr: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    bc1: number;
+    bc2: number;
+  };
+  const backend = args.backend as unknown as WasmBackendLike;
+  const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+  const heap = backend.wasm.HEAPF32;
+  const [p0, m0, v0, g0] = [value, m, v, gradient].map((t) => offsetOf(backend, t) / 4);
+  const [p1, m1, v1] = outs.map((t) => offsetOf(backend, t) / 4);
+  const { beta1, beta2, epsilon } = a;
+  const step = a.lr / a.bc1; // lr (m' / bc1) / (sqrt(v') / sqrt(bc2) + eps), one division per value
+  const scale = 1 / Math.sqrt(a.bc2);
+  const n = value.shape.reduce((x, y) => x * y, 1);
+  for (let i = 0; i < n; i++) {
+    const g = heap[g0 + i];
+    const mi = beta1 * heap[m0 + i] + (1 - beta1) * g;
+    const vi = beta2 * heap[v0 + i] + (1 - beta2) * g * g;
+    heap[m1 + i] = mi;
+    heap[v1 + i] = vi;
+    heap[p1 + i] = heap[p0 + i] - step * mi / (Math.sqrt(vi) * scale + epsilon);
+  }
+  return outs;
+}
+
 let registered = false;
 
 /** Registers the project's `Conv2DBackpropFilter`, `Conv2DBackpropInput`, `MaxPoolGrad` and `Identity` for `wasm`. Idempotent. */
@@ -235,6 +275,7 @@ export function registerWasmKernels(): void {
   });
   tf.registerKernel({ kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: maxPoolGrad });
   tf.registerKernel({ kernelName: "Identity", backendName: "wasm", kernelFunc: identity });
+  tf.registerKernel({ kernelName: ADAM_UPDATE_KERNEL, backendName: "wasm", kernelFunc: adamUpdate });
   tf.registerKernel({
     kernelName: "Conv2DBackpropInput",
     backendName: "wasm",

@@ -3,6 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { AdaDfNet } from "../model/adadf_net.ts";
 import { initialClassDistributions } from "../method/class_distributions.ts";
 import { Prng } from "../util/prng.ts";
+import { adam } from "./adam.ts";
 import { targetBatch, trainStep } from "./step.ts";
 
 export interface BenchResult {
@@ -54,7 +55,7 @@ export async function benchmark(options: {
   const prng = new Prng(0);
   for (const [si, s] of sizes.entries()) {
     const net = new AdaDfNet({ width }, { seed: 0 });
-    const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+    const optimizer = adam(1e-3);
     const variables = net.trainableVariables(options.freezeStem ?? false);
     const x = tf.tensor4d(Float32Array.from({ length: b * s * s * 3 }, () => prng.normal()), [b, s, s, 3]);
     const labels = tf.tensor1d(Int32Array.from({ length: b }, () => prng.int(7)), "int32");

@@ -6,6 +6,7 @@
  * return value; `lib/train/run.ts` writes them into a run folder.
  */
 import * as tf from "@tensorflow/tfjs";
+import { adam } from "./adam.ts";
 import { stemFrozen, type TrainConfig } from "../config.ts";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
@@ -257,7 +258,7 @@ export async function trainAdaDf(
   const trackPrng = root.fork();
   const tracked = pickTrackedSamples(data.train, cfg.trackedSamples, C, trackPrng);
 
-  const optimizer = tf.train.adam(cfg.lr, 0.9, 0.999, 1e-8); // PyTorch's Adam defaults
+  const optimizer = adam(cfg.lr); // PyTorch's Adam defaults, fused on wasm
   const variables = net.trainableVariables(stemFrozen(cfg));
   let classRows = initialClassDistributions(C, cfg.threshold);
   const history: EpochMetrics[] = [];

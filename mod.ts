@@ -72,7 +72,8 @@ export {
   currentBackend,
   initBackend,
 } from "./lib/backend/backend.ts";
-export { registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
+export { ADAM_UPDATE_KERNEL, registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
+export { adam, FusedAdamOptimizer } from "./lib/train/adam.ts";
 export { loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./lib/backend/openblas.ts";
 export { nativeKernelsBlas, useNativeKernels } from "./lib/backend/native_kernels.ts";
 export { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "./lib/backend/webgpu_kernels.ts";

@@ -143,11 +143,12 @@ export function conv2dInputGradient(
 /**
  * MaxPoolGrad on the heap: each output's dy goes to the first maximum of its window in
  * row-major order, as PyTorch's max_pool2d backward does (after a ReLU, windows of equal
- * zeros are common, so the tie rule matters). The wasm backend's own kernel took 376 ms
- * for the stem's pool at 64x50x50x64; this loop takes about a tenth of that.
+ * zeros are common, so the tie rule matters): the first pixel of each window that equals
+ * the pooled output. The wasm backend's own kernel took 376 ms for the stem's pool at
+ * 64x50x50x64.
  */
 function maxPoolGrad(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo {
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { dy, input, output } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const a = args.attrs as unknown as {
     filterSize: number | [number, number];
     strides: number | [number, number];
@@ -168,34 +169,35 @@ function maxPoolGrad(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.Ten
   const dx = backend.makeOutput(input.shape, "float32");
   const heap = backend.wasm.HEAPF32;
   const xAt = offsetOf(backend, input) / 4;
+  const yAt = offsetOf(backend, output) / 4;
   const dyAt = offsetOf(backend, dy) / 4;
   const dxAt = offsetOf(backend, dx) / 4;
   heap.fill(0, dxAt, dxAt + n * h * w * c);
-  const best = new Float32Array(c);
-  const arg = new Int32Array(c);
+  const taps = new Int32Array(kh * kw); // the window's pixels inside the image, row-major
   for (let b = 0; b < n; b++) {
-    const img = b * h * w * c;
     for (let y = 0; y < oh; y++) {
       const y0 = y * sh - info.padInfo.top;
       for (let x = 0; x < ow; x++) {
         const x0 = x * sw - info.padInfo.left;
-        best.fill(-Infinity);
-        arg.fill(-1);
+        let nt = 0;
         for (let ky = Math.max(0, -y0); ky < kh && y0 + ky < h; ky++) {
           for (let kx = Math.max(0, -x0); kx < kw && x0 + kx < w; kx++) {
-            const at = img + ((y0 + ky) * w + x0 + kx) * c;
-            for (let ch = 0; ch < c; ch++) {
-              const v = heap[xAt + at + ch];
-              // the first maximum wins; NaN propagates as in PyTorch
-              if (v > best[ch] || (v !== v && best[ch] === best[ch])) {
-                best[ch] = v;
-                arg[ch] = at + ch;
-              }
+            taps[nt++] = ((b * h + y0 + ky) * w + x0 + kx) * c;
+          }
+        }
+        const o = ((b * oh + y) * ow + x) * c;
+        for (let ch = 0; ch < c; ch++) {
+          // the first pixel equal to the pooled maximum (the first NaN when the maximum is NaN)
+          const m = heap[yAt + o + ch];
+          const isNaN = m !== m;
+          for (let t = 0; t < nt; t++) {
+            const v = heap[xAt + taps[t] + ch];
+            if (v === m || (isNaN && v !== v)) {
+              heap[dxAt + taps[t] + ch] += heap[dyAt + o + ch];
+              break;
             }
           }
         }
-        const g = dyAt + ((b * oh + y) * ow + x) * c;
-        for (let ch = 0; ch < c; ch++) if (arg[ch] >= 0) heap[dxAt + arg[ch]] += heap[g + ch];
       }
     }
   }

@@ -76,6 +76,24 @@ const CASES: [string, ConvCase, number?][] = [
     pad: 1,
   }],
   ["3x3 stride 1 with few rows (col2im input gradient)", { xs: [1, 2, 2, 3], fs: [3, 3, 3, 4], stride: 1, pad: 1 }],
+  ["3x3 stride 1 pad 1 at 20x21 (shifted views: forward, input and filter gradients)", {
+    xs: [2, 20, 21, 3],
+    fs: [3, 3, 3, 4],
+    stride: 1,
+    pad: 1,
+  }],
+  ["3x3 stride 1 'same' at 10x11 (shifted forward, im2col filter gradient)", {
+    xs: [3, 10, 11, 4],
+    fs: [3, 3, 4, 2],
+    stride: 1,
+    pad: "same",
+  }],
+  ["3x3 stride 1 at 20x21 with blocks too small for the shifted layout (im2col)", {
+    xs: [2, 20, 21, 3],
+    fs: [3, 3, 3, 4],
+    stride: 1,
+    pad: 1,
+  }, 500],
   ["7x7 stride 2 pad 3 (the stem)", { xs: [2, 16, 15, 3], fs: [7, 7, 3, 4], stride: 2, pad: 3 }],
 ];
 

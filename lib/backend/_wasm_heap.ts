@@ -17,3 +17,13 @@ export function offsetOf(backend: WasmBackendLike, t: tf.TensorInfo): number {
 export function heapPointer(backend: WasmBackendLike, byteOffset: number): Deno.PointerValue {
   return Deno.UnsafePointer.offset(Deno.UnsafePointer.of(backend.wasm.HEAPU8)!, byteOffset);
 }
+
+/**
+ * A float32 view of one tensor's data, indexed from 0. Loops should index these rather than the
+ * whole heap's view: V8's element access through a view of the entire memory runs about 2x
+ * slower once the heap passes about 2 GiB (measured on the fused Adam loop: 127 -> 244 ms).
+ */
+export function tensorView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(backend.wasm.HEAPF32.buffer, offsetOf(backend, t), size);
+}

@@ -19,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { OpenBlas } from "./openblas.ts";
-import { heapPointer, offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { heapPointer, offsetOf, tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -301,7 +301,7 @@ function shiftedConv3x3(
   const size = c + (n * hp + 2) * wp * c; // guard pixel + rows
   if (padded.length < size) padded = new Float32Array(size);
   if (paddedOut.length < (n * hp + 2) * wp * cout) paddedOut = new Float32Array((n * hp + 2) * wp * cout);
-  padInto(padded, c, backend.wasm.HEAPF32, offsetOf(backend, x) / 4, info, c);
+  padInto(padded, c, tensorView(backend, x), 0, info, c);
   const q0 = wp; // image 0, row 1, column 0
   const rows = ((n - 1) * hp + h) * wp + w - q0; // through the last image's last pixel
   const yPtr = Deno.UnsafePointer.offset(Deno.UnsafePointer.of(paddedOut)!, q0 * cout * 4);
@@ -311,12 +311,11 @@ function shiftedConv3x3(
     const wPtr = Deno.UnsafePointer.offset(filter!, t * c * cout * 4);
     blas.sgemm(false, false, rows, cout, c, xPtr, c, wPtr, cout, t === 0 ? 0 : 1, yPtr, cout);
   }
-  const yAt = offsetOf(backend, out) / 4;
-  const heapOut = backend.wasm.HEAPF32;
+  const yView = tensorView(backend, out);
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < h; y++) {
       const from = ((b * hp + y + 1) * wp) * cout;
-      heapOut.set(paddedOut.subarray(from, from + w * cout), yAt + (b * h + y) * w * cout);
+      yView.set(paddedOut.subarray(from, from + w * cout), (b * h + y) * w * cout);
     }
   }
 }
@@ -349,8 +348,9 @@ function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filte
     shiftedConv3x3(blas, backend, x, filter, info, out);
     return out;
   }
+  const xView = tensorView(backend, x);
   forBlocks(info, (n0, n1, rows, col, colPtr) => {
-    im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
+    im2col(xView, 0, info, n0, n1, col);
     const yBlock = heapPointer(backend, yAt + n0 * rowsPerImage * cout * 4);
     blas.sgemm(false, false, rows, cout, k, colPtr, k, filter, cout, 0, yBlock, cout); // [rows, K] . [K, Cout]
   });
@@ -378,8 +378,8 @@ function shiftedFilterGrad3x3(
   const size = c + (n * hp + 2) * wp * c;
   if (padded.length < size) padded = new Float32Array(size);
   if (paddedOut.length < (n * hp + 2) * wp * cout) paddedOut = new Float32Array((n * hp + 2) * wp * cout);
-  padInto(padded, c, backend.wasm.HEAPF32, offsetOf(backend, x) / 4, info, c);
-  padInto(paddedOut, 0, backend.wasm.HEAPF32, offsetOf(backend, dy) / 4, info, cout);
+  padInto(padded, c, tensorView(backend, x), 0, info, c);
+  padInto(paddedOut, 0, tensorView(backend, dy), 0, info, cout);
   const q0 = wp;
   const rows = ((n - 1) * hp + h) * wp + w - q0;
   const dyPtr = Deno.UnsafePointer.offset(Deno.UnsafePointer.of(paddedOut)!, q0 * cout * 4);
@@ -422,8 +422,9 @@ function conv2dFilterGrad(blas: OpenBlas, backend: WasmBackendLike, x: TensorInf
     shiftedFilterGrad3x3(blas, backend, x, dy, info, out);
     return out;
   }
+  const xView = tensorView(backend, x);
   forBlocks(info, (n0, n1, rows, col, colPtr) => {
-    im2col(backend.wasm.HEAPF32, xAt / 4, info, n0, n1, col);
+    im2col(xView, 0, info, n0, n1, col);
     const dyBlock = heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4);
     // dW [K, Cout] (+)= col^T [K, rows] . dy [rows, Cout], accumulated after the first block
     blas.sgemm(
@@ -476,10 +477,9 @@ function inputGradAsConv(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
   );
   const taps = kh * kw;
   if (flipped.length < taps * cin * cout) flipped = new Float32Array(taps * cin * cout);
-  const heap = backend.wasm.HEAPF32;
-  const fAt = offsetOf(backend, filter) / 4;
+  const heap = tensorView(backend, filter);
   for (let t = 0; t < taps; t++) {
-    const from = fAt + (taps - 1 - t) * cin * cout; // [ci, co]
+    const from = (taps - 1 - t) * cin * cout; // [ci, co]
     const to = t * cout * cin; // [co, ci]
     for (let ci = 0; ci < cin; ci++) {
       const row = from + ci * cout;
@@ -521,11 +521,12 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
     );
     return out;
   }
-  backend.wasm.HEAPF32.fill(0, dxAt / 4, dxAt / 4 + info.batchSize * info.inHeight * info.inWidth * info.inChannels);
+  const dxView = tensorView(backend, out);
+  dxView.fill(0);
   forBlocks(info, (n0, n1, m, col, colPtr) => {
     const dyBlock = heapPointer(backend, dyAt + n0 * rowsPerImage * cout * 4);
     blas.sgemm(false, true, m, k, cout, dyBlock, cout, fp, cout, 0, colPtr, k);
-    col2imAdd(col, info, n0, n1, backend.wasm.HEAPF32, dxAt / 4);
+    col2imAdd(col, info, n0, n1, dxView, 0);
   });
   return out;
 }

@@ -24,10 +24,23 @@ import { useFastWebgpuKernels } from "./webgpu_kernels.ts";
  * and pooling gradients, which took 0.45-3.8 s per op on an H200 (ENVIRONMENT.md): products
  * with ones vectors and elementwise window maxima keep the GPU busy instead.
  */
-export const WEBGPU_LAYER_KERNELS: LayerKernels = { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" };
+export const WEBGPU_LAYER_KERNELS: LayerKernels = {
+  channelSums: "matmul",
+  batchNorm: "ops",
+  globalPool: "matmul",
+  maxPool: "windows",
+};
 
-/** On wasm with OpenBLAS: BatchNorm's channel sums as one product with a ones vector (10-40x faster than wasm's Sum). */
-export const WASM_BLAS_LAYER_KERNELS: LayerKernels = { channelSums: "gemv", globalPool: "reduce", maxPool: "native" };
+/**
+ * On wasm with OpenBLAS: BatchNorm's channel sums as one product with a ones vector (10-40x
+ * faster than wasm's Sum), and the fused BatchNorm kernels where they pay.
+ */
+export const WASM_BLAS_LAYER_KERNELS: LayerKernels = {
+  channelSums: "gemv",
+  batchNorm: "fused",
+  globalPool: "reduce",
+  maxPool: "native",
+};
 
 export const BACKENDS = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 export type BackendName = typeof BACKENDS[number];

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
+import { registerWasmBatchNorm } from "./wasm_batchnorm.ts";
 import { inputGradientSubpixel, takeRows } from "./wasm_conv_input_grad.ts";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -273,6 +274,7 @@ export function registerWasmKernels(): void {
   tf.registerKernel({ kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: maxPoolGrad });
   tf.registerKernel({ kernelName: "Identity", backendName: "wasm", kernelFunc: identity });
   tf.registerKernel({ kernelName: ADAM_UPDATE_KERNEL, backendName: "wasm", kernelFunc: adamUpdate });
+  registerWasmBatchNorm();
   tf.registerKernel({
     kernelName: "Conv2DBackpropInput",
     backendName: "wasm",

@@ -177,11 +177,11 @@ export function validateModelConfig(config: ModelConfig): void {
 function block(ctx: ForwardContext, name: string, arch: Arch, x: tf.Tensor4D, stride: number): tf.Tensor4D {
   let out: tf.Tensor4D;
   if (arch.bottleneck) {
-    out = tf.relu(batchNorm(ctx, `${name}.bn1`, conv(ctx, `${name}.conv1`, x, 1, 0)));
-    out = tf.relu(batchNorm(ctx, `${name}.bn2`, conv(ctx, `${name}.conv2`, out, stride, 1)));
+    out = batchNorm(ctx, `${name}.bn1`, conv(ctx, `${name}.conv1`, x, 1, 0), { relu: true });
+    out = batchNorm(ctx, `${name}.bn2`, conv(ctx, `${name}.conv2`, out, stride, 1), { relu: true });
     out = batchNorm(ctx, `${name}.bn3`, conv(ctx, `${name}.conv3`, out, 1, 0));
   } else {
-    out = tf.relu(batchNorm(ctx, `${name}.bn1`, conv(ctx, `${name}.conv1`, x, stride, 1)));
+    out = batchNorm(ctx, `${name}.bn1`, conv(ctx, `${name}.conv1`, x, stride, 1), { relu: true });
     out = batchNorm(ctx, `${name}.bn2`, conv(ctx, `${name}.conv2`, out, 1, 1));
   }
   const identity = ctx.params.has(`${name}.downsample.0.weight`)
@@ -199,7 +199,7 @@ function layer(ctx: ForwardContext, name: string, arch: Arch, x: tf.Tensor4D, n:
 /** The shared stem (conv1, bn1, relu, maxpool, layer1). x [N, H, W, 3] normalised RGB. */
 export function stemForward(ctx: ForwardContext, config: ModelConfig, x: tf.Tensor4D): tf.Tensor4D {
   const arch = ARCHS[config.backbone];
-  let y = tf.relu(batchNorm(ctx, "feature.bn1", conv(ctx, "feature.conv1", x, 2, 3)));
+  let y = batchNorm(ctx, "feature.bn1", conv(ctx, "feature.conv1", x, 2, 3), { relu: true });
   y = maxPool(y);
   return layer(ctx, "feature.layer1", arch, y, arch.blocks[0], 1);
 }

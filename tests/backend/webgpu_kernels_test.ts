@@ -149,8 +149,8 @@ Deno.test({
     };
     const cpu = await run("cpu");
     const gpu = await run("webgpu");
-    assert.deepEqual(cpu.forms, { channelSums: "reduce", globalPool: "reduce", maxPool: "native" });
-    assert.deepEqual(gpu.forms, { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" });
+    assert.deepEqual(cpu.forms, { channelSums: "reduce", batchNorm: "ops", globalPool: "reduce", maxPool: "native" });
+    assert.deepEqual(gpu.forms, { channelSums: "matmul", batchNorm: "ops", globalPool: "matmul", maxPool: "windows" });
     // the first step's losses agree tightly; after one Adam update (which moves every weight by
     // about lr whatever its gradient's size, so near-zero gradients of either sign diverge) loosely
     for (const k of ["total", "ce", "kld", "rr"] as const) {

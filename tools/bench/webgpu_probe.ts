@@ -76,8 +76,8 @@ async function timeOp(fn: () => tf.Tensor | tf.Tensor[], reps = 10, rounds = 3):
 }
 
 const FORMS: Record<string, LayerKernels> = {
-  tfjs: { channelSums: "reduce", globalPool: "reduce", maxPool: "native" },
-  ours: { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" },
+  tfjs: { channelSums: "reduce", batchNorm: "ops", globalPool: "reduce", maxPool: "native" },
+  ours: { channelSums: "matmul", batchNorm: "ops", globalPool: "matmul", maxPool: "windows" },
 };
 
 // ---- single ops at ResNet-18 shapes (batch 64, 100x100 input) ------------------------------

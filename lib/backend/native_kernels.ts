@@ -579,6 +579,17 @@ function batchMatMul(
   return out;
 }
 
+/**
+ * A forward convolution that XNNPACK runs faster: few input channels (im2col copies runs shorter
+ * than 48 values, one by one) and few outputs to spread that copying over. The width-16 stem,
+ * 64x48x48x3 by 7x7x3x16: 7.7 ms on XNNPACK against 15.4 ms here (with 64 outputs: 22 against 19).
+ */
+function xnnpackForward(info: ConvInfo): boolean {
+  // (not with unequal strides or dilations, which TF.js 4.22's wasm Conv2D gets wrong)
+  const plain = info.strideHeight === info.strideWidth && info.dilationHeight === 1 && info.dilationWidth === 1;
+  return plain && info.inChannels * info.filterWidth < 48 && info.outChannels <= 16;
+}
+
 type KernelFunc = tf.KernelConfig["kernelFunc"];
 const previous = new Map<string, KernelFunc>();
 
@@ -626,14 +637,10 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     if (x.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
       return fallback("Conv2D", args);
     }
+    const info = conv2dInfo(x.shape, filter.shape, a);
+    if (xnnpackForward(info)) return fallback("Conv2D", args);
     const backend = args.backend as unknown as WasmBackendLike;
-    return convolve(
-      active!,
-      backend,
-      x,
-      heapPointer(backend, offsetOf(backend, filter)),
-      conv2dInfo(x.shape, filter.shape, a),
-    );
+    return convolve(active!, backend, x, heapPointer(backend, offsetOf(backend, filter)), info);
   });
   swap("Conv2DBackpropFilter", (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };

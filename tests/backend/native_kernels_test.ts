@@ -94,6 +94,16 @@ const CASES: [string, ConvCase, number?][] = [
     stride: 1,
     pad: 1,
   }, 500],
+  // forward convolutions with few input channels and at most 16 outputs run on XNNPACK;
+  // these run the native im2col forward path
+  ["3x3 stride 1, 17 -> 20 channels (im2col forward)", { xs: [2, 9, 9, 17], fs: [3, 3, 17, 20], stride: 1, pad: 1 }],
+  ["3x3 stride 2, 6 -> 24 channels", { xs: [2, 11, 10, 6], fs: [3, 3, 6, 24], stride: 2, pad: 1 }],
+  ["7x7 stride 2 pad 3, 3 -> 20 channels (a stem on the native path)", {
+    xs: [2, 16, 15, 3],
+    fs: [7, 7, 3, 20],
+    stride: 2,
+    pad: 3,
+  }],
   ["7x7 stride 2 pad 3 (the stem)", { xs: [2, 16, 15, 3], fs: [7, 7, 3, 4], stride: 2, pad: 3 }],
 ];
 

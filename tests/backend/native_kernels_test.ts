@@ -5,6 +5,7 @@ import { nativeKernelsBlas, setBlockFloats } from "../../lib/backend/native_kern
 import { coretypeFromCpuFlags, loadOpenBlas } from "../../lib/backend/openblas.ts";
 import { maxPool, setLayerKernels } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
+import { maxRelError } from "./_compare.ts";
 
 const CI = Deno.env.get("CI") === "true";
 const blas = loadOpenBlas();
@@ -19,17 +20,6 @@ function randomArray(n: number, prng: Prng, relu = false): Float32Array {
     const v = prng.normal();
     return relu ? Math.max(0, v) : v;
   });
-}
-
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / Math.max(scale, 1e-12);
 }
 
 interface ConvCase {

@@ -4,17 +4,7 @@ import { initBackend } from "../../lib/backend/backend.ts";
 import { BN_TRAIN_KERNEL } from "../../lib/backend/wasm_batchnorm.ts";
 import { batchNorm, type BnRecorder, setLayerKernels } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
-
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / Math.max(scale, 1e-12);
-}
+import { maxRelError } from "./_compare.ts";
 
 /** Training-mode BatchNorm (+ ReLU): output, recorded statistics and the three gradients. */
 async function run(backend: "cpu" | "wasm", form: "ops" | "fused", shape: number[], relu: boolean) {

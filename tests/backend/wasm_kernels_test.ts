@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { Prng } from "../../lib/util/prng.ts";
+import { maxRelError } from "./_compare.ts";
 
 type Pad = "same" | "valid" | number;
 
@@ -30,14 +31,6 @@ async function convGrads(
   const out = { y: await y.data(), dx: await gx.data(), df: await gf.data() };
   tf.dispose([x, f, y, dy, gx, gf]);
   return out;
-}
-
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let err = 0;
-  for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-  return err / Math.max(scale, 1e-12);
 }
 
 // every kernel size, stride and padding the ResNets use, plus odd sizes and 'same'/'valid'

@@ -3,7 +3,7 @@ import type * as tf from "@tensorflow/tfjs";
 
 /** What the project's kernels need of TF.js's `BackendWasm`. */
 export interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array };
+  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array; wasmMemory?: WebAssembly.Memory };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
@@ -13,9 +13,17 @@ export function offsetOf(backend: WasmBackendLike, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
-/** Raw address of a heap byte offset (read the heap view afresh: it changes when memory grows). */
+/**
+ * The heap's current buffer. Read afresh for every kernel: it changes when memory grows, and
+ * the threaded build refreshes its `HEAP*` views lazily, so the memory object is asked first.
+ */
+function heapBuffer(backend: WasmBackendLike): ArrayBufferLike {
+  return backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+}
+
+/** Raw address of a heap byte offset. */
 export function heapPointer(backend: WasmBackendLike, byteOffset: number): Deno.PointerValue {
-  return Deno.UnsafePointer.offset(Deno.UnsafePointer.of(backend.wasm.HEAPU8)!, byteOffset);
+  return Deno.UnsafePointer.offset(Deno.UnsafePointer.of(new Uint8Array(heapBuffer(backend)))!, byteOffset);
 }
 
 /**
@@ -25,5 +33,5 @@ export function heapPointer(backend: WasmBackendLike, byteOffset: number): Deno.
  */
 export function tensorView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
   const size = t.shape.reduce((a, b) => a * b, 1);
-  return new Float32Array(backend.wasm.HEAPF32.buffer, offsetOf(backend, t), size);
+  return new Float32Array(heapBuffer(backend), offsetOf(backend, t), size);
 }

@@ -125,8 +125,10 @@ export function batchNorm(
   if (!ctx.training) {
     const mean = param(ctx, `${name}.running_mean`) as tf.Tensor1D;
     const variance = param(ctx, `${name}.running_var`) as tf.Tensor1D;
-    const y = tf.batchNorm4d(x, mean, variance, beta, gamma, BN_EPS);
-    return relu ? tf.tidy(() => tf.relu(y)) : y;
+    return tf.tidy(() => {
+      const y = tf.batchNorm4d(x, mean, variance, beta, gamma, BN_EPS);
+      return relu ? tf.relu(y) : y;
+    });
   }
   const onStats = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
     ctx.bn?.push(name, tf.keep(mean), tf.keep(variance), x.shape[0] * x.shape[1] * x.shape[2]);

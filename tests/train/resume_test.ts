@@ -1,7 +1,8 @@
 /**
  * Long runs survive: kill -9 and resume, Ctrl-C and resume, a corrupt checkpoint, a forced
- * NaN. Subprocesses of `deno task train` on a tiny configuration; on the single-threaded wasm
- * backend a resumed run must give exactly the metrics of an uninterrupted one.
+ * NaN. Subprocesses of `deno task train` on a tiny configuration; on the default wasm backend
+ * (XNNPACK threads, OpenBLAS where installed) a resumed run must give exactly the metrics of an
+ * uninterrupted one.
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";

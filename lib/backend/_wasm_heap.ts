@@ -32,6 +32,16 @@ export function heapPointer(backend: WasmBackendLike, byteOffset: number): Deno.
  * slower once the heap passes about 2 GiB (measured on the fused Adam loop: 127 -> 244 ms).
  */
 export function tensorView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  return new Float32Array(heapBuffer(backend), offsetOf(backend, t), size);
+  return tensorViews(backend, [t])[0];
+}
+
+/**
+ * Views of several tensors. Every offset is looked up before the buffer is read: looking one up
+ * can copy a tensor that still lives on another backend into the heap, which can grow memory
+ * and detach (or leave too short) a buffer read earlier.
+ */
+export function tensorViews(backend: WasmBackendLike, ts: tf.TensorInfo[]): Float32Array[] {
+  const offsets = ts.map((t) => offsetOf(backend, t));
+  const buffer = heapBuffer(backend);
+  return ts.map((t, i) => new Float32Array(buffer, offsets[i], t.shape.reduce((a, b) => a * b, 1)));
 }

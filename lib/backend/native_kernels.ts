@@ -20,10 +20,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OpenBlas } from "./openblas.ts";
 import { heapPointer, offsetOf, tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
+import { registerWasmKernels } from "./wasm_kernels.ts";
 
 type TensorInfo = tf.TensorInfo;
 
-/** im2col blocks hold at most this many floats (64 MiB). */
+/** im2col blocks hold at most this many floats (64 MiB), or one image's rows where those are more. */
 export const BLOCK_FLOATS = 16 * 1024 * 1024;
 let blockFloats = BLOCK_FLOATS;
 
@@ -41,7 +42,7 @@ function scratchOf(size: number): Float32Array {
   return scratch;
 }
 
-/** Lets go of the im2col and padding buffers (each grows to the largest seen, at most 64 MiB). */
+/** Lets go of the im2col and padding buffers (each grows to the largest block seen: 64 MiB, or one image's im2col). */
 export function releaseNativeScratch(): void {
   scratch = new Float32Array(0);
   padded = new Float32Array(0);
@@ -320,12 +321,22 @@ function shiftedConv3x3(
   }
 }
 
-/** y [N, OH, OW, Cout] = conv(x [N, H, W, Cin], W [KH, KW, Cin, Cout]); the filter is given by its address. */
-function convolve(blas: OpenBlas, backend: WasmBackendLike, x: TensorInfo, filter: Deno.PointerValue, info: ConvInfo) {
+/** y [N, OH, OW, Cout] = conv(x [N, H, W, Cin], W [KH, KW, Cin, Cout]); the filter is a tensor or JavaScript memory. */
+function convolve(
+  blas: OpenBlas,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  filterOf: TensorInfo | Float32Array,
+  info: ConvInfo,
+) {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
   const { rowsPerImage, k, cout } = dims(info);
   const xAt = offsetOf(backend, x);
   const yAt = offsetOf(backend, out);
+  // addresses only after every allocation and lookup (either can grow the heap)
+  const filter = filterOf instanceof Float32Array
+    ? Deno.UnsafePointer.of(filterOf)
+    : heapPointer(backend, offsetOf(backend, filterOf));
   if (isPointwise(info)) {
     const m = info.batchSize * rowsPerImage; // y [M, Cout] = x [M, Cin] . W [Cin, Cout]
     blas.sgemm(
@@ -486,7 +497,7 @@ function inputGradAsConv(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
       for (let co = 0; co < cout; co++) flipped[to + co * cin + ci] = heap[row + co];
     }
   }
-  return convolve(blas, backend, dy, Deno.UnsafePointer.of(flipped), back);
+  return convolve(blas, backend, dy, flipped, back);
 }
 
 /** dx [N, H, W, Cin]: col(dx) = dy . W^T ([rows, Cout] . [Cout, KH*KW*Cin]), folded back by `col2imAdd`. */
@@ -531,7 +542,30 @@ function conv2dInputGrad(blas: OpenBlas, backend: WasmBackendLike, dy: TensorInf
   return out;
 }
 
-/** [..., M, K] . [..., K, N] with broadcasting of a batch of 1. */
+/**
+ * Maps a flat index over the broadcast batch shape `outer` to the flat index of the operand's
+ * own batch shape `dims` (right-aligned; dimensions of 1 repeat).
+ */
+function broadcastIndex(dims: number[], outer: number[]): (i: number) => number {
+  const shift = outer.length - dims.length;
+  return (i) => {
+    let index = 0;
+    let stride = 1;
+    let rest = i;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const pos = rest % outer[d];
+      rest = Math.floor(rest / outer[d]);
+      const own = d - shift;
+      if (own >= 0) {
+        if (dims[own] !== 1) index += pos * stride;
+        stride *= dims[own];
+      }
+    }
+    return index;
+  };
+}
+
+/** [..., M, K] . [..., K, N] with the batch dimensions broadcast as numpy does. */
 function batchMatMul(
   blas: OpenBlas,
   backend: WasmBackendLike,
@@ -551,8 +585,6 @@ function batchMatMul(
   }
   const outer = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = outer.reduce((p, d) => p * d, 1);
-  const batchA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
-  const batchB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
   const out = backend.makeOutput([...outer, m, n], "float32");
   if (m * n === 0) return out;
   const aAt = offsetOf(backend, a);
@@ -560,21 +592,12 @@ function batchMatMul(
   const cAt = offsetOf(backend, out);
   const lda = transposeA ? m : ka;
   const ldb = transposeB ? ka : n;
+  const aIndex = broadcastIndex(a.shape.slice(0, -2), outer);
+  const bIndex = broadcastIndex(b.shape.slice(0, -2), outer);
   for (let i = 0; i < batch; i++) {
-    blas.sgemm(
-      transposeA,
-      transposeB,
-      m,
-      n,
-      ka,
-      heapPointer(backend, aAt + (batchA === 1 ? 0 : i) * m * ka * 4),
-      lda,
-      heapPointer(backend, bAt + (batchB === 1 ? 0 : i) * ka * n * 4),
-      ldb,
-      0,
-      heapPointer(backend, cAt + i * m * n * 4),
-      n,
-    );
+    const ap = heapPointer(backend, aAt + aIndex(i) * m * ka * 4);
+    const bp = heapPointer(backend, bAt + bIndex(i) * ka * n * 4);
+    blas.sgemm(transposeA, transposeB, m, n, ka, ap, lda, bp, ldb, 0, heapPointer(backend, cAt + i * m * n * 4), n);
   }
   return out;
 }
@@ -630,6 +653,8 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     active = undefined;
     return;
   }
+  // the project's own wasm kernels first, so that they are what the fallbacks and `off` restore
+  registerWasmKernels();
   active = blas;
   swap("Conv2D", (args) => {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
@@ -640,7 +665,7 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     const info = conv2dInfo(x.shape, filter.shape, a);
     if (xnnpackForward(info)) return fallback("Conv2D", args);
     const backend = args.backend as unknown as WasmBackendLike;
-    return convolve(active!, backend, x, heapPointer(backend, offsetOf(backend, filter)), info);
+    return convolve(active!, backend, x, filter, info);
   });
   swap("Conv2DBackpropFilter", (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };

@@ -10,8 +10,9 @@
  * the CPU's flags before the library loads.
  *
  * The library is optional: without it (or without `--allow-ffi`) the `wasm` backend runs
- * XNNPACK alone and says why. `ADADF_BLAS=off` turns it off; `ADADF_BLAS=/path/lib.so`
- * names the library.
+ * XNNPACK alone and says why. `ADADF_BLAS=off` (or 0, false, no) turns it off,
+ * `ADADF_BLAS=/path/lib.so` names the library, and `auto` (or on, 1, true, yes) looks in the usual
+ * places. The first answer is kept for the process (a missing `--allow-ffi` included).
  */
 
 /** `cblas_sgemm`'s enums. */
@@ -122,8 +123,10 @@ export function loadOpenBlas(): OpenBlasResult {
   return loaded;
 }
 
+/** An environment variable, or undefined without asking for permission (no prompt in an interactive run). */
 function envGet(name: string): string | undefined {
   try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
     return Deno.env.get(name);
   } catch {
     return undefined;
@@ -132,24 +135,37 @@ function envGet(name: string): string | undefined {
 
 function open(): OpenBlasResult {
   const setting = envGet("ADADF_BLAS");
-  if (setting !== undefined && ["off", "0", "false", "no"].includes(setting.toLowerCase())) {
+  const word = setting?.toLowerCase();
+  if (word !== undefined && ["off", "0", "false", "no"].includes(word)) {
     return { blas: undefined, reason: "OpenBLAS turned off by ADADF_BLAS" };
   }
   if (typeof Deno.dlopen !== "function") return { blas: undefined, reason: "this Deno has no FFI (Deno.dlopen)" };
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return { blas: undefined, reason: "OpenBLAS needs --allow-ffi (the tasks run with -A)" };
   }
+  // OpenBLAS reads OPENBLAS_CORETYPE when it loads; it is set for the dlopen only, so that child
+  // processes (PyTorch in the tests, a user's tools) keep the environment they were given
+  let coretypeSet = false;
   if (Deno.build.os === "linux" && Deno.build.arch === "x86_64" && envGet("OPENBLAS_CORETYPE") === undefined) {
     const core = coretypeFromCpuFlags(cpuFlags());
     if (core !== undefined) {
       try {
         Deno.env.set("OPENBLAS_CORETYPE", core);
+        coretypeSet = true;
       } catch { /* without --allow-env OpenBLAS detects the CPU itself */ }
     }
   }
-  const candidates = setting !== undefined && setting !== "" && setting !== "auto"
-    ? [setting]
-    : CANDIDATES[Deno.build.os] ?? [];
+  try {
+    return openFrom(setting);
+  } finally {
+    if (coretypeSet) Deno.env.delete("OPENBLAS_CORETYPE");
+  }
+}
+
+function openFrom(setting: string | undefined): OpenBlasResult {
+  const word = setting?.toLowerCase();
+  const byPath = setting !== undefined && setting !== "" && !["auto", "on", "1", "true", "yes"].includes(word!);
+  const candidates = byPath ? [setting] : CANDIDATES[Deno.build.os] ?? [];
   const errors: string[] = [];
   for (const path of candidates) {
     let lib: Deno.DynamicLibrary<typeof SYMBOLS>;

@@ -13,7 +13,7 @@
  * Checked against the op-by-op form on the `cpu` backend in tests/backend/wasm_batchnorm_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
+import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
 
 export const BN_TRAIN_KERNEL = "AdadfBatchNormTrain";
 export const BN_GRAD_KERNEL = "AdadfBatchNormGrad";
@@ -33,8 +33,7 @@ function batchNormTrain(args: KernelArgs): tf.TensorInfo[] {
     backend.makeOutput([c], "float32"),
     backend.makeOutput([c], "float32"),
   ];
-  const [xv, gv, bv] = [x, gamma, beta].map((t) => tensorView(backend, t));
-  const [yv, hv, meanv, varv, rv] = outs.map((t) => tensorView(backend, t));
+  const [xv, gv, bv, yv, hv, meanv, varv, rv] = tensorViews(backend, [x, gamma, beta, ...outs]);
   const total = xv.length;
   const m = total / c;
   const acc = new Float64Array(c);
@@ -87,8 +86,7 @@ function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
     backend.makeOutput([c], "float32"),
     backend.makeOutput([c], "float32"),
   ];
-  const [dyv, hv, rv, gv, bv] = [dy, xhat, r, gamma, beta].map((t) => tensorView(backend, t));
-  const [dxv, dgv, dbv] = outs.map((t) => tensorView(backend, t));
+  const [dyv, hv, rv, gv, bv, dxv, dgv, dbv] = tensorViews(backend, [dy, xhat, r, gamma, beta, ...outs]);
   const total = dyv.length;
   const m = total / c;
   const sumG = new Float64Array(c);

@@ -12,7 +12,7 @@
  * Both are checked against the `cpu` backend in tests/backend/wasm_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
+import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
 import { registerWasmBatchNorm } from "./wasm_batchnorm.ts";
 import { inputGradientSubpixel, takeRows } from "./wasm_conv_input_grad.ts";
 
@@ -168,7 +168,7 @@ function maxPoolGrad(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.Ten
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: kh, effectiveFilterWidth: kw } = info;
   const dx = backend.makeOutput(input.shape, "float32");
-  const [xv, yv, dyv, dxv] = [input, output, dy, dx].map((t) => tensorView(backend, t));
+  const [xv, yv, dyv, dxv] = tensorViews(backend, [input, output, dy, dx]);
   dxv.fill(0);
   const taps = new Int32Array(kh * kw); // the window's pixels inside the image, row-major
   for (let b = 0; b < n; b++) {
@@ -237,8 +237,8 @@ function adamUpdate(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.Tens
   const backend = args.backend as unknown as WasmBackendLike;
   const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
   const n = value.shape.reduce((x, y) => x * y, 1);
-  // one view per tensor (tensorView: a loop over the whole heap's view is 2x slower past 2 GiB)
-  const [p0, m0, v0, g0, p1, m1, v1] = [value, m, v, gradient, ...outs].map((t) => tensorView(backend, t));
+  // one view per tensor (a loop over the whole heap's view is 2x slower past 2 GiB)
+  const [p0, m0, v0, g0, p1, m1, v1] = tensorViews(backend, [value, m, v, gradient, ...outs]);
   const { beta1, beta2, epsilon } = a;
   const step = a.lr / a.bc1; // lr (m' / bc1) / (sqrt(v') / sqrt(bc2) + eps), one division per value
   const scale = 1 / Math.sqrt(a.bc2);

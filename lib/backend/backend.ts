@@ -108,8 +108,11 @@ export function shutdownBackend(): void {
   if (wasmThreads !== undefined && wasmThreads > 1) stopWasmThreads();
 }
 
-/** How the `wasm` backend runs: XNNPACK threads, and OpenBLAS for convolutions and matrix products where found. */
-function wasmDescription(threads: number, blas: "auto" | "off"): string {
+/**
+ * Puts the `wasm` backend's convolutions and matrix products on OpenBLAS where it loads (or back
+ * on XNNPACK with `off`); returns how the backend runs, for the reason line.
+ */
+function useWasmKernels(threads: number, blas: "auto" | "off"): string {
   const xnn = `XNNPACK, SIMD, ${threads} thread${threads === 1 ? "" : "s"}`;
   if (blas === "off") {
     useNativeKernels(undefined);
@@ -223,7 +226,7 @@ export async function initBackend(
           backend: "wasm",
           reason: `auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and ${
             adapter ? `the only WebGPU adapter is a software fallback (${adapter.name})` : "there is no WebGPU adapter"
-          }, so wasm (${wasmDescription(n, blas)})`,
+          }, so wasm (${useWasmKernels(n, blas)})`,
         };
       }
       break;
@@ -243,7 +246,7 @@ export async function initBackend(
       break;
     case "wasm": {
       const n = await initWasm(threadsWanted);
-      choice = { requested, backend: "wasm", reason: `requested (${wasmDescription(n, blas)})` };
+      choice = { requested, backend: "wasm", reason: `requested (${useWasmKernels(n, blas)})` };
       break;
     }
     case "cpu":

@@ -20,7 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OpenBlas } from "./openblas.ts";
 import { heapPointer, offsetOf, tensorView, type WasmBackendLike } from "./_wasm_heap.ts";
-import { registerWasmKernels } from "./wasm_kernels.ts";
+import { conv2dInfo, type ConvAttrs, registerWasmKernels } from "./wasm_kernels.ts";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -223,26 +223,6 @@ function forBlocks(
     const n1 = Math.min(info.batchSize, n0 + per);
     fn(n0, n1, (n1 - n0) * rowsPerImage, col, colPtr);
   }
-}
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: "valid" | "same" | number | number[][];
-  dataFormat?: "NHWC" | "NCHW";
-  dilations?: number | [number, number];
-  dimRoundingMode?: "floor" | "round" | "ceil";
-}
-
-function conv2dInfo(xShape: number[], filterShape: number[], a: ConvAttrs): ConvInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides,
-    a.dilations ?? 1,
-    a.pad as "same",
-    a.dimRoundingMode,
-    false,
-  );
 }
 
 /** Below this many pixels per image im2col is faster than `shiftedConv3x3` (measured at 7x7 and 4x4). */

@@ -18,27 +18,34 @@ import { inputGradientSubpixel, takeRows } from "./wasm_conv_input_grad.ts";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 
-interface ConvAttrs {
+/** The attributes of TF.js's Conv2D and its two gradient kernels. */
+export interface ConvAttrs {
   strides: number | [number, number];
   pad: Pad;
-  dataFormat: "NHWC" | "NCHW";
+  dataFormat?: "NHWC" | "NCHW";
   dimRoundingMode?: "floor" | "round" | "ceil";
   dilations?: number | [number, number];
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
-  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC") {
-    throw new TypeError(`wasm convolution gradients support NHWC only, got ${attrs.dataFormat}`);
-  }
+/** TF.js's geometry of a 2-D convolution (output size, padding) from its shapes and attributes. */
+export function conv2dInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides,
-    1,
+    attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
     false,
   );
+}
+
+/** The geometry the gradient kernels below assume: NHWC, no dilation (TF.js has no dilated gradients). */
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC") {
+    throw new TypeError(`wasm convolution gradients support NHWC only, got ${attrs.dataFormat}`);
+  }
+  return conv2dInfo(xShape, filterShape, { ...attrs, dilations: 1 });
 }
 
 /**

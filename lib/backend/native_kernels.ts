@@ -42,13 +42,6 @@ function scratchOf(size: number): Float32Array {
   return scratch;
 }
 
-/** Lets go of the im2col and padding buffers (each grows to the largest block seen: 64 MiB, or one image's im2col). */
-export function releaseNativeScratch(): void {
-  scratch = new Float32Array(0);
-  padded = new Float32Array(0);
-  paddedOut = new Float32Array(0);
-}
-
 type ConvInfo = tf.backend_util.Conv2DInfo;
 
 /**

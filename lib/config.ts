@@ -12,6 +12,14 @@ export type DatasetName = typeof DATASETS[number];
 export const MODES = ["adadf", "baseline", "class", "label"] as const;
 export type Mode = typeof MODES[number];
 
+/**
+ * The network a mode trains: `baseline` is the paper's Table 2 baseline, a plain
+ * single-branch ResNet without attention heads; every other mode the dual-branch network.
+ */
+export function modelVariant(mode: Mode): "adadf" | "plain" {
+  return mode === "baseline" ? "plain" : "adadf";
+}
+
 export interface SynthConfig {
   /** the data set's own seed: runs with different --seed train on the same faces */
   seed: number;

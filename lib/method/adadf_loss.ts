@@ -26,8 +26,11 @@ import { RANK_REGULARIZATION_DEFAULTS, rankRegularization } from "./rank_regular
 /**
  * What the loss trains (the paper's Table 2 ablation):
  * - `"adadf"`: the full method, `L = L_RR + a1 * L_ce + a2 * L_kld` with the fused target.
- * - `"baseline"`: cross-entropy of the target branch only (`L = CE(tarLogits, y)`); the
- *   auxiliary branch and the attention heads get no gradient.
+ * - `"baseline"`: cross-entropy of the target logits only (`L = CE(tarLogits, y)`). The
+ *   paper's baseline trains a plain ResNet (`AdaDfNet` with `variant: "plain"`: no attention
+ *   head, no auxiliary branch), whose `auxLogits` and `tarLogits` are the same plain logits
+ *   `fc(f)`; on the dual-branch network this loss would still train the target branch's
+ *   attention gate, so training builds the plain network for this mode.
  * - `"class"`: auxiliary branch by CE, target branch by KL to `d_class[y]` alone (w = 1), no RR.
  * - `"label"`: auxiliary branch by CE, target branch by KL to `d_label` alone (w = 0), no RR.
  */

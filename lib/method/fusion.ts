@@ -36,3 +36,20 @@ export function fuseDistributions(
   return tf.tidy(() => tf.add(tf.mul(weight, classDistOfLabel), tf.mul(tf.sub(1, weight), labelDist)) // [N, C]
   );
 }
+
+/**
+ * Eq. 12 for one sample on plain numbers: `w * classRow + (1 - w) * labelDist` ([C] each).
+ *
+ * @example
+ * ```ts
+ * import { fuseDistributionValues } from "./fusion.ts";
+ * const fused = fuseDistributionValues([1, 0], [0.5, 0.5], 0.4);
+ * if (Math.abs(fused[0] - 0.8) > 1e-12) throw new Error("0.4 * 0.5 + 0.6 * 1");
+ * ```
+ */
+export function fuseDistributionValues(labelDist: readonly number[], classRow: readonly number[], w: number): number[] {
+  if (labelDist.length !== classRow.length) {
+    throw new RangeError(`labelDist has ${labelDist.length} entries, classRow ${classRow.length}: expected equal`);
+  }
+  return labelDist.map((p, j) => w * classRow[j] + (1 - w) * p);
+}

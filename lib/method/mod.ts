@@ -11,8 +11,8 @@
  * | class_distributions.ts | eq. 4-7, `mineClassDistributions`, `ClassDistributionMiner`, `thresholdRow` |
  * | attention.ts | eq. 8, `averageAttention` |
  * | rank_regularization.ts | eq. 9-10, `rankRegularization` |
- * | normalize_attention.ts | eq. 11, `normalizeAttention` |
- * | fusion.ts | eq. 12, `fuseDistributions` |
+ * | normalize_attention.ts | eq. 11, `normalizeAttention` (and `normalizeAttentionValues` on plain numbers) |
+ * | fusion.ts | eq. 12, `fuseDistributions` (and `fuseDistributionValues` for one sample) |
  * | kl_loss.ts | eq. 13, `klDivergenceLoss` |
  * | loss_weights.ts | eq. 15-16, `lossWeights` |
  * | adadf_loss.ts | eq. 14, the whole per-batch loss `adaDfLoss` |
@@ -47,9 +47,10 @@ export {
   NORMALIZE_ATTENTION_DEFAULTS,
   NORMALIZE_ATTENTION_EPSILON,
   normalizeAttention,
+  normalizeAttentionValues,
 } from "./normalize_attention.ts";
 export type { NormalizeAttentionOptions } from "./normalize_attention.ts";
-export { fuseDistributions } from "./fusion.ts";
+export { fuseDistributions, fuseDistributionValues } from "./fusion.ts";
 export { klDivergenceLoss } from "./kl_loss.ts";
 export type { KlDivergenceLossOptions } from "./kl_loss.ts";
 export { lossWeights } from "./loss_weights.ts";

@@ -53,3 +53,28 @@ export function normalizeAttention(wAvg: tf.Tensor2D, options: NormalizeAttentio
     return tf.add(tf.mul(unit, maxWeight - minWeight), minWeight); // [N, 1]
   });
 }
+
+/**
+ * Eq. 11 on plain numbers: `values` min-max normalised to [minWeight, maxWeight] over `range`
+ * (default: their own minimum and maximum), with the same epsilon as {@linkcode normalizeAttention}.
+ * The trainer uses it for the tracked samples, normalised over the whole training set's range.
+ *
+ * @example
+ * ```ts
+ * import { normalizeAttentionValues } from "./normalize_attention.ts";
+ * const w = normalizeAttentionValues([0.2, 0.4, 0.6], { minWeight: 0.2 });
+ * if (Math.abs(w[1] - 0.6) > 1e-9) throw new Error("midpoint");
+ * ```
+ */
+export function normalizeAttentionValues(
+  values: ArrayLike<number>,
+  options: NormalizeAttentionOptions & { range?: readonly [number, number] } = {},
+): number[] {
+  const minWeight = options.minWeight ?? NORMALIZE_ATTENTION_DEFAULTS.minWeight;
+  const maxWeight = options.maxWeight ?? NORMALIZE_ATTENTION_DEFAULTS.maxWeight;
+  assertWeightRange(minWeight, maxWeight);
+  const v = Array.from(values);
+  const [lo, hi] = options.range ?? [Math.min(...v), Math.max(...v)];
+  const range = Math.max(hi - lo, NORMALIZE_ATTENTION_EPSILON);
+  return v.map((x) => ((x - lo) / range) * (maxWeight - minWeight) + minWeight);
+}

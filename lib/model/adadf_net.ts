@@ -1,5 +1,6 @@
 /**
- * The dual-branch Ada-DF network (METHOD.md "Model"; official model.py):
+ * The dual-branch Ada-DF network (METHOD.md "Model"; official model.py), and the paper's
+ * Table 2 baseline, a plain single-branch ResNet (`variant: "plain"`):
  * a shared stem (conv1, bn1, relu, maxpool, layer1), then two branches with identical
  * structure and identical initial weights (layer2, layer3, layer4, global average pool,
  * fc), each with an attention head Linear(D -> 1) + sigmoid on its pooled feature.
@@ -34,6 +35,12 @@ export interface ModelConfig {
   numClasses: number;
   /** where the attention weight scales: the logits (official code) or the features (paper) */
   attentionOn: "logits" | "features";
+  /**
+   * `"adadf"`: the dual-branch network with attention heads. `"plain"`: the paper's baseline,
+   * a plain ResNet (stem, one branch, fc; no attention head, no auxiliary branch): its
+   * parameters are the stem's and `branch_2.*`, and its logits are `fc(f)`.
+   */
+  variant?: "adadf" | "plain";
 }
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = {
@@ -41,6 +48,7 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   width: 64,
   numClasses: 7,
   attentionOn: "logits",
+  variant: "adadf",
 };
 
 interface Arch {
@@ -54,7 +62,11 @@ const ARCHS: Record<ModelConfig["backbone"], Arch> = {
   resnet50: { blocks: [3, 4, 6, 3], bottleneck: true, expansion: 4 },
 };
 
-/** What one forward pass returns. Shapes: logits [N, C], attention [N, 1], features [N, D]. */
+/**
+ * What one forward pass returns. Shapes: logits [N, C], attention [N, 1], features [N, D].
+ * A plain network (the baseline) has one branch: its outputs fill both the auxiliary and
+ * the target fields (the same tensors), and its attention weights are 1.
+ */
 export interface AdaDfOutputs {
   auxLogits: tf.Tensor2D;
   tarLogits: tf.Tensor2D;
@@ -130,7 +142,8 @@ export function createAdaDfParams(config: ModelConfig, seed: number): ParamMap {
   raw.set("feature.conv1.weight", init.convWeight(7, 7, 3, w));
   addBn(raw, "feature.bn1", w);
   const stemOut = addLayer(raw, init, "feature.layer1", arch, w, w, arch.blocks[0], 1);
-  // branch 1, then its copy
+  // branch 1, then its copy (a plain network keeps only the copy, the target branch)
+  const plain = config.variant === "plain";
   const branch = new Map<string, tf.Tensor>();
   let c = stemOut;
   c = addLayer(branch, init, "layer2", arch, c, w * 2, arch.blocks[1], 2);
@@ -140,10 +153,14 @@ export function createAdaDfParams(config: ModelConfig, seed: number): ParamMap {
   branch.set("fc.weight", fc.weight);
   branch.set("fc.bias", fc.bias);
   for (const [k, v] of branch) {
+    if (plain) {
+      raw.set(`branch_2.${k}`, v);
+      continue;
+    }
     raw.set(`branch_1.${k}`, v);
     raw.set(`branch_2.${k}`, tf.clone(v));
   }
-  for (const head of ["alpha_1", "alpha_2"]) {
+  for (const head of plain ? [] : ["alpha_1", "alpha_2"]) {
     const l = init.linear(c, 1);
     raw.set(`${head}.weight`, l.weight);
     raw.set(`${head}.bias`, l.bias);
@@ -169,6 +186,9 @@ export function validateModelConfig(config: ModelConfig): void {
   }
   if (config.attentionOn !== "logits" && config.attentionOn !== "features") {
     throw new RangeError(`attentionOn must be 'logits' or 'features', got '${config.attentionOn}'`);
+  }
+  if (config.variant !== undefined && config.variant !== "adadf" && config.variant !== "plain") {
+    throw new RangeError(`variant must be 'adadf' or 'plain', got '${config.variant}'`);
   }
 }
 
@@ -210,6 +230,11 @@ function branchForward(ctx: ForwardContext, config: ModelConfig, prefix: string,
   y = layer(ctx, `${prefix}.layer3`, arch, y, arch.blocks[2], 2);
   y = layer(ctx, `${prefix}.layer4`, arch, y, arch.blocks[3], 2);
   const features = globalAveragePool(y); // [N, D]
+  if (config.variant === "plain") {
+    // the baseline: plain logits fc(f); no attention head (reported as 1)
+    const attention = tf.ones([features.shape[0], 1]) as tf.Tensor2D;
+    return { logits: linear(ctx, `${prefix}.fc`, features), attention, features };
+  }
   const attention = tf.sigmoid(linear(ctx, head, features)); // [N, 1]
   const logits = config.attentionOn === "logits"
     ? tf.mul(attention, linear(ctx, `${prefix}.fc`, features)) as tf.Tensor2D // a * fc(f)
@@ -220,6 +245,17 @@ function branchForward(ctx: ForwardContext, config: ModelConfig, prefix: string,
 /** The whole network. In training mode BatchNorm uses batch statistics and reports them to `ctx.bn`. */
 export function adaDfForward(ctx: ForwardContext, config: ModelConfig, x: tf.Tensor4D): AdaDfOutputs {
   const stem = stemForward(ctx, config, x);
+  if (config.variant === "plain") {
+    const t = branchForward(ctx, config, "branch_2", "alpha_2", stem);
+    return {
+      auxLogits: t.logits,
+      tarLogits: t.logits,
+      wAux: t.attention,
+      wTar: t.attention,
+      auxFeatures: t.features,
+      tarFeatures: t.features,
+    };
+  }
   const aux = branchForward(ctx, config, "branch_1", "alpha_1", stem);
   const tar = branchForward(ctx, config, "branch_2", "alpha_2", stem);
   return {

@@ -87,17 +87,23 @@ export function findStateDict(file: WeightsFile): StateDict {
  * Lets `eval --weights` / `predict --weights` build the right `AdaDfNet` before loading.
  */
 export function inferModelConfig(sd: StateDict, metadata: Record<string, string> = {}): Partial<ModelConfig> {
+  const t = sd.tensors;
+  // a native file without attention heads is a plain network (the baseline); a ResNet file
+  // loaded as a model of its own (netFromWeightsFile) is one too
+  const variant: ModelConfig["variant"] = sd.kind === "resnet" || (sd.kind === "native" && !("alpha_2.weight" in t))
+    ? "plain"
+    : "adadf";
   if (sd.kind === "native" && metadata.config) {
     const c = JSON.parse(metadata.config);
-    return { backbone: c.backbone, width: c.width, numClasses: c.numClasses, attentionOn: c.attentionOn };
+    return { backbone: c.backbone, width: c.width, numClasses: c.numClasses, attentionOn: c.attentionOn, variant };
   }
-  const t = sd.tensors;
   const [conv1, fc, conv3] = sd.kind === "adadf"
     ? [t["feature.0.weight"], t["branch_2.4.weight"] ?? t["branch_2_classifier.weight"], "feature.4.0.conv3.weight"]
     : sd.kind === "native"
     ? [t["feature.conv1.weight"], t["branch_2.fc.weight"], "feature.layer1.0.conv3.weight"]
     : [t["conv1.weight"], t["fc.weight"], "layer1.0.conv3.weight"];
   const out: Partial<ModelConfig> = { backbone: conv3 in t ? "resnet50" : "resnet18" };
+  if (sd.kind !== "adadf") out.variant = variant;
   if (conv1) out.width = sd.kind === "native" ? conv1.shape[3] : conv1.shape[0];
   if (fc) out.numClasses = sd.kind === "native" ? fc.shape[1] : fc.shape[0];
   return out;
@@ -177,11 +183,15 @@ function plan(net: AdaDfNet, sd: StateDict, notice: (m: string) => void) {
     if (fc !== undefined && skipped.includes("fc.weight")) {
       notice(
         `weights: the file's fc has ${fc.shape[0]} classes, the model ${net.config.numClasses}: ` +
-          `skipped (${skipped.join(", ")}), both branches keep their initial fc`,
+          `skipped (${skipped.join(", ")}), ${
+            net.config.variant === "plain" ? "the model keeps its" : "both branches keep their"
+          } initial fc`,
       );
     }
     notice(
-      "weights: a ResNet file: the stem and both branches start from it; the attention heads keep their initialisation",
+      net.config.variant === "plain"
+        ? "weights: a ResNet file: the plain network starts from it"
+        : "weights: a ResNet file: the stem and both branches start from it; the attention heads keep their initialisation",
     );
   }
   return { copies, skipped };
@@ -249,9 +259,14 @@ export async function netFromWeightsFile(
   const wf = await readWeightsFile(path);
   const sd = findStateDict(wf);
   if (sd.kind === "resnet") {
-    throw new WeightsError(
-      `weights: ${path} is a plain ResNet state_dict without the Ada-DF heads; use it with train --pretrained`,
-    );
+    // a plain ResNet is a model of its own (the baseline's export) when its fc has the toolkit's classes
+    const fc = sd.tensors["fc.weight"];
+    if (fc === undefined || fc.shape.length !== 2 || fc.shape[0] < 2 || fc.shape[0] > 8) {
+      throw new WeightsError(
+        `weights: ${path} is a plain ResNet state_dict without a 7- or 8-class fc` +
+          `${fc ? ` (its fc has ${fc.shape[0]} outputs)` : ""}; use it with train --pretrained`,
+      );
+    }
   }
   const json = wf.metadata.adadf;
   const sidecar = json ? JSON.parse(json) as Record<string, unknown> : undefined;

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
-import { decodeSize, resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
+import { decodeSize, modelVariant, resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
 import { CLASSES } from "../data/classes.ts";
 import { loadSynthFer } from "../data/synthfer.ts";
 import { applyNoiseFile, flipLabels, parseNoiseFile } from "../data/label_noise.ts";
@@ -329,6 +329,7 @@ async function execute(
       width: cfg.width,
       numClasses: data.numClasses,
       attentionOn: cfg.attentionOn,
+      variant: modelVariant(cfg.mode),
     }, {
       seed: cfg.seed,
     });
@@ -456,6 +457,7 @@ async function executeLoaded(
         width: cfg.width,
         numClasses: data.numClasses,
         attentionOn: cfg.attentionOn,
+        variant: net.config.variant,
         imageSize: cfg.imageSize,
       }),
     });

@@ -13,6 +13,20 @@ export interface StepResult {
   a2: number;
   /** target-branch predictions that equal the (possibly noisy) training label */
   correct: number;
+  /** what the loss used for the rows of `StepOptions.recordRows`, in that order */
+  recorded?: RecordedRow[];
+}
+
+/** One batch row as the loss used it: eq. 1-2, 8, 11 and 12 of that step. */
+export interface RecordedRow {
+  /** [C] softmax of the auxiliary logits (train mode, the augmented image) */
+  labelDistribution: number[];
+  /** [C] the fused target of the KL loss */
+  fused: number[];
+  /** eq. 11, normalised over the batch */
+  w: number;
+  /** eq. 8 */
+  wAvg: number;
 }
 
 /**
@@ -26,7 +40,7 @@ export function trainStep(
   options: StepOptions,
 ): StepResult {
   const r = runStep(net, batch, options);
-  return r.finish(r.scalars.map((t) => t.dataSync()[0]));
+  return r.finish(r.scalars.map((t) => t.dataSync()[0]), r.rows.map((t) => t.dataSync() as Float32Array));
 }
 
 /**
@@ -41,7 +55,8 @@ export async function trainStepAsync(
 ): Promise<StepResult> {
   const r = runStep(net, batch, options);
   const values = await Promise.all(r.scalars.map(async (t) => (await t.data())[0]));
-  return r.finish(values);
+  const rows = await Promise.all(r.rows.map(async (t) => (await t.data()) as Float32Array));
+  return r.finish(values, rows);
 }
 
 /** What a training step needs besides the batch. */
@@ -50,12 +65,16 @@ export interface StepOptions {
   variables: tf.Variable[];
   classDistributions: tf.Tensor2D;
   loss: AdaDfLossOptions;
+  /** batch rows whose label distribution, fused target and weights to return (the tracked samples) */
+  recordRows?: number[];
 }
 
 /** The step's work up to the read-back: returns the scalar tensors and a function that disposes them. */
 function runStep(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, options: StepOptions) {
   const bn = new BnStatistics();
   let kept: tf.Tensor[] = [];
+  let rows: tf.Tensor[] = [];
+  const record = options.recordRows ?? [];
   let a1 = 0;
   let a2 = 0;
   const { value, grads } = tf.variableGrads(() => {
@@ -72,6 +91,11 @@ function runStep(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, 
     a2 = parts.a2;
     const correct = tf.sum(tf.cast(tf.equal(tf.argMax(out.tarLogits, 1), batch.labels), "int32"));
     kept = [parts.ce, parts.kld, parts.rr, correct].map((t) => tf.keep(t));
+    if (record.length > 0) {
+      const at = tf.tensor1d(record, "int32");
+      // [R, C], [R, C], [R, 1], [R, 1]: the rows as the loss used them
+      rows = [parts.labelDist, parts.fused, parts.w, parts.wAvg].map((t) => tf.keep(tf.gather(t, at)));
+    }
     return parts.total;
   }, options.variables);
   options.optimizer.applyGradients(grads);
@@ -80,10 +104,22 @@ function runStep(net: AdaDfNet, batch: { x: tf.Tensor4D; labels: tf.Tensor1D }, 
   const scalars = [value, ...kept];
   return {
     scalars,
-    finish: (v: number[]): StepResult => {
-      tf.dispose(scalars);
+    rows,
+    finish: (v: number[], r: Float32Array[]): StepResult => {
+      tf.dispose([...scalars, ...rows]);
       const [total, ce, kld, rr, correct] = v;
-      return { total, ce, kld, rr, a1, a2, correct };
+      const result: StepResult = { total, ce, kld, rr, a1, a2, correct };
+      if (record.length > 0) {
+        const [ld, fu, w, wAvg] = r;
+        const c = ld.length / record.length;
+        result.recorded = record.map((_, k) => ({
+          labelDistribution: Array.from(ld.subarray(k * c, (k + 1) * c)),
+          fused: Array.from(fu.subarray(k * c, (k + 1) * c)),
+          w: w[k],
+          wAvg: wAvg[k],
+        }));
+      }
+      return result;
     },
   };
 }

@@ -18,7 +18,9 @@ import type { AugmentOptions } from "../data/augment/prepare.ts";
 import { lossWeights } from "../method/loss_weights.ts";
 import { initialClassDistributions, mineClassDistributions } from "../method/class_distributions.ts";
 import { attentionStatistics } from "../method/attention_statistics.ts";
-import { auxPassBatch, emptyAuxPass, targetBatchAsync, trainStepAsync } from "./step.ts";
+import { normalizeAttentionValues } from "../method/normalize_attention.ts";
+import { fuseDistributionValues } from "../method/fusion.ts";
+import { auxPassBatch, emptyAuxPass, type RecordedRow, targetBatchAsync, trainStepAsync } from "./step.ts";
 
 export interface EpochMetrics {
   epoch: number;
@@ -54,18 +56,38 @@ export interface ClassDistributionRecord {
   counts: number[];
 }
 
+/**
+ * One tracked training sample at one epoch. The top-level distributions and weights are what
+ * the loss used (`source: "batch"`): the sample's row of its training batch that epoch (train
+ * mode, its augmented image, `w` normalised over that batch, eq. 11; the class distribution
+ * the epoch trained with). A sample no batch drew that epoch (the dropped last partial batch,
+ * class-balanced epochs) has `source: "whole-set"` and the whole-set values there instead.
+ * `wholeSet` is the eval-mode view after the epoch: the unaugmented image, `w` normalised
+ * over the whole training set's w_avg (as the code's attention statistics).
+ */
 export interface TrackedSampleRecord {
   index: number;
   label: number;
   trueDistribution?: number[];
+  source: "batch" | "whole-set";
+  /** the training step (1-based) whose batch held the sample, when `source` is "batch" */
+  step?: number;
   labelDistribution: number[];
   classDistribution: number[];
   fused: number[];
-  wAux: number;
-  wTar: number;
   wAvg: number;
-  /** eq. 11, normalised over the whole training set's w_avg (as the code's statistics) */
+  /** eq. 11: the weight of the class distribution in eq. 12 */
   w: number;
+  wholeSet: {
+    labelDistribution: number[];
+    /** the class distribution mined at the end of this epoch */
+    classDistribution: number[];
+    fused: number[];
+    wAux: number;
+    wTar: number;
+    wAvg: number;
+    w: number;
+  };
 }
 
 export interface EpochResult {
@@ -257,6 +279,13 @@ export async function trainAdaDf(
   const augPrng = root.fork();
   const trackPrng = root.fork();
   const tracked = pickTrackedSamples(data.train, cfg.trackedSamples, C, trackPrng);
+  const isTracked = new Set(tracked);
+  if ((cfg.mode === "baseline") !== (net.config.variant === "plain")) {
+    throw new RangeError(
+      `mode '${cfg.mode}' trains ${cfg.mode === "baseline" ? "a plain network" : "the dual-branch network"}, ` +
+        `got a network of variant '${net.config.variant ?? "adadf"}' (see modelVariant())`,
+    );
+  }
 
   const optimizer = adam(cfg.lr); // PyTorch's Adam defaults, fused on wasm
   const variables = net.trainableVariables(stemFrozen(cfg));
@@ -290,14 +319,19 @@ export async function trainAdaDf(
       const batches = trainingBatches(data.train.labels, cfg, shufflePrng);
       const classDist = tf.tensor2d(classRows); // [C, C]
       const sums = { total: 0, ce: 0, kld: 0, rr: 0, correct: 0, seen: 0 };
+      // the tracked samples' rows as the loss used them this epoch (the last batch that held each)
+      const inBatch = new Map<number, { step: number; rows: RecordedRow[] }>();
       let s = -1;
       for await (const host of pipeline.epoch(batches)) {
         s++;
         const t = toTensors(host);
+        const recordRows: number[] = [];
+        host.indices.forEach((i, row) => isTracked.has(i) && recordRows.push(row));
         const r = await trainStepAsync(net, t, {
           optimizer,
           variables,
           classDistributions: classDist,
+          recordRows,
           loss: {
             epoch,
             beta: cfg.beta,
@@ -312,6 +346,14 @@ export async function trainAdaDf(
           },
         });
         tf.dispose([t.x, t.labels]);
+        if (r.recorded) {
+          const byIndex = new Map<number, RecordedRow[]>();
+          recordRows.forEach((row, k) => {
+            const i = host.indices[row];
+            byIndex.set(i, [...(byIndex.get(i) ?? []), r.recorded![k]]); // TenCrop: one row per crop
+          });
+          for (const [i, rows] of byIndex) inBatch.set(i, { step: s + 1, rows });
+        }
         a1 = r.a1;
         a2 = r.a2;
         if (!Number.isFinite(r.total)) {
@@ -387,9 +429,11 @@ export async function trainAdaDf(
         wLo = Math.min(wLo, v);
         wHi = Math.max(wHi, v);
       }
+      const trainedRows = classRows; // what this epoch's batches fused with
       classRows = mined.rows;
 
-      // ---- tracked samples (no augmentation; TenCrop: mean over the crops) ----------------------
+      // ---- tracked samples: as the loss used them, and the whole-set view (no augmentation;
+      // TenCrop: mean over the crops) ------------------------------------------------------------
       const trackedRecords: TrackedSampleRecord[] = [];
       if (tracked.length > 0) {
         const host = makeBatch(data.train, tracked, { imageSize: S, tenCrop });
@@ -402,25 +446,50 @@ export async function trainAdaDf(
           wAux: cropMean(pass.wAux, crops, 1),
           wTar: cropMean(pass.wTar, crops, 1),
         };
+        const weightRange = { minWeight: cfg.minWeight, maxWeight: cfg.maxWeight };
         tracked.forEach((index, k) => {
           const label = data.train.labels[index];
-          const avg = (tr.wAux[k] + tr.wTar[k]) / 2;
-          const w = ((avg - wLo) / Math.max(wHi - wLo, 1e-12)) * (cfg.maxWeight - cfg.minWeight) + cfg.minWeight;
+          const wAvgK = (tr.wAux[k] + tr.wTar[k]) / 2; // eq. 8
           const dl = Array.from(tr.auxProbs.subarray(k * C, (k + 1) * C));
-          const dc = classRows[label];
+          // eq. 11 over the whole training set's w_avg range, eq. 12 with the newly mined row
+          const [w] = normalizeAttentionValues([wAvgK], { ...weightRange, range: [wLo, wHi] });
+          const wholeSet = {
+            labelDistribution: dl,
+            classDistribution: classRows[label].slice(),
+            fused: fuseDistributionValues(dl, classRows[label], w),
+            wAux: tr.wAux[k],
+            wTar: tr.wTar[k],
+            wAvg: wAvgK,
+            w,
+          };
+          const b = inBatch.get(index);
+          const mean = (pick: (r: RecordedRow) => number[]) =>
+            pick(b!.rows[0]).map((_, j) => b!.rows.reduce((a, r) => a + pick(r)[j], 0) / b!.rows.length);
           trackedRecords.push({
             index,
             label,
             trueDistribution: data.train.trueDistributions
               ? Array.from(data.train.trueDistributions.subarray(index * C, (index + 1) * C))
               : undefined,
-            labelDistribution: dl,
-            classDistribution: dc.slice(),
-            fused: dl.map((p, j) => w * dc[j] + (1 - w) * p),
-            wAux: tr.wAux[k],
-            wTar: tr.wTar[k],
-            wAvg: avg,
-            w,
+            ...(b
+              ? {
+                source: "batch" as const,
+                step: b.step,
+                labelDistribution: mean((r) => r.labelDistribution),
+                classDistribution: trainedRows[label].slice(),
+                fused: mean((r) => r.fused),
+                wAvg: mean((r) => [r.wAvg])[0],
+                w: mean((r) => [r.w])[0],
+              }
+              : {
+                source: "whole-set" as const,
+                labelDistribution: wholeSet.labelDistribution,
+                classDistribution: wholeSet.classDistribution,
+                fused: wholeSet.fused,
+                wAvg: wholeSet.wAvg,
+                w,
+              }),
+            wholeSet,
           });
         });
       }

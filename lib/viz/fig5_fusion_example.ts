@@ -52,9 +52,15 @@ export function fusionExampleFigure(sample: TrackedSample, options: FusionExampl
         `Fig. 5 · Training face #${sample.index} (label: ${label})${epoch}: attention weight w = ${
           sample.w.toFixed(2)
         }`,
-      subtitle: `fused = w · class distribution + (1 − w) · label distribution (eq. 12)${
-        sample.trueDistribution ? "; true distribution of the data set" : ""
-      }; outlined bar: its label`,
+      subtitle: [
+        `fused = w · class distribution + (1 − w) · label distribution (eq. 12)${
+          sample.trueDistribution ? "; true distribution of the data set" : ""
+        }; outlined bar: its label`,
+        sample.source === "batch"
+          ? `as the loss used them in the face's training batch${sample.step ? ` (step ${sample.step})` : ""}: ` +
+            "augmented image, w normalised over that batch"
+          : "eval-mode view after the epoch, w normalised over the whole training set",
+      ],
     },
     data: { values },
     facet: {

@@ -25,6 +25,7 @@ export function trajectoryFigure(
   const classes = checkClasses(options.classes ?? CLASSES, "trajectoryFigure()");
   const points: { epoch: number; kind: string; class: string; p: number }[] = [];
   const weights: { epoch: number; w: number }[] = [];
+  const sources: (string | undefined)[] = [];
   let label = -1;
   let truth: number[] | null | undefined;
   for (const r of records) {
@@ -41,6 +42,7 @@ export function trajectoryFigure(
       d.forEach((p, j) => points.push({ epoch: r.epoch, kind, class: classes[j], p }));
     }
     weights.push({ epoch: r.epoch, w: s.w });
+    sources.push(s.source);
   }
   if (weights.length === 0) {
     const known = [...new Set(records.flatMap((r) => r.samples.map((s) => s.index)))].slice(0, 20);
@@ -89,9 +91,12 @@ export function trajectoryFigure(
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: options.title ?? `Fig. 6 · Training face #${sampleIndex} (label: ${classes[label] ?? label}) across epochs`,
-      subtitle: `label distribution of the auxiliary branch and fused target of the target branch${truthText}${
-        truth ? " (dashed)" : ""
-      }`,
+      subtitle: [
+        `label distribution of the auxiliary branch and fused target of the target branch${truthText}${
+          truth ? " (dashed)" : ""
+        }`,
+        sourceText(sources, weights.map((w) => w.epoch)),
+      ],
     },
     data: { values: points },
     hconcat: [
@@ -108,4 +113,14 @@ export function trajectoryFigure(
     ],
     resolve: { scale: { color: "shared" } },
   };
+}
+
+/** What the plotted values are, from the records' `source` fields (see `TrackedSample.source`). */
+export function sourceText(sources: readonly (string | undefined)[], epochs: readonly number[]): string {
+  if (sources.every((s) => s === undefined)) {
+    return "eval-mode view after each epoch, w normalised over the whole training set (not the loss's own batch values)";
+  }
+  const notDrawn = epochs.filter((_, i) => sources[i] !== "batch");
+  return "as the loss used them: the face's row of its training batch each epoch (w normalised over that batch)" +
+    (notDrawn.length ? `; epochs ${notDrawn.join(", ")} drew no batch with it: eval-mode view there` : "");
 }

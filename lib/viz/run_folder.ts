@@ -66,11 +66,31 @@ export interface TrackedSample {
   /** The class distribution of the sample's label. */
   classDistribution: number[];
   fused: number[];
-  wAux?: number;
-  wTar?: number;
   wAvg?: number;
   /** Normalised attention weight of eq. 11, the weight of the class distribution in eq. 12. */
   w: number;
+  /**
+   * Where the distributions above come from: "batch" = what the loss used in the sample's
+   * training batch that epoch (w normalised over that batch); "whole-set" = the eval-mode pass
+   * after the epoch, w normalised over the whole training set (runs before this field existed
+   * recorded only that view, and carry no `source`).
+   */
+  source?: "batch" | "whole-set";
+  /** the training step whose batch held the sample (source "batch") */
+  step?: number;
+  /** the eval-mode view after the epoch (see `source`) */
+  wholeSet?: {
+    labelDistribution: number[];
+    classDistribution: number[];
+    fused: number[];
+    wAux: number;
+    wTar: number;
+    wAvg: number;
+    w: number;
+  };
+  /** runs written before `wholeSet` existed: the eval-mode attention weights */
+  wAux?: number;
+  wTar?: number;
 }
 
 /** One line of `tracked.jsonl`. */

@@ -173,3 +173,33 @@ Deno.test("conv layers pad symmetrically as PyTorch: 7x7 stride 2 pad 3 on 32x32
   tf.dispose([x, a, b]);
   net.dispose();
 });
+
+Deno.test("AdaDfNet variant 'plain' (the baseline) is a plain ResNet: stem, one branch, fc, no attention head", () => {
+  tf.disposeVariables();
+  const before = tf.memory().numTensors;
+  const dual = new AdaDfNet({ width: 8 }, { seed: 1 });
+  const dualValues = new Map([...dual.params].map(([k, v]) => [k, v.arraySync()]));
+  const dualCount = dual.parameterCount();
+  dual.dispose();
+  const plain = new AdaDfNet({ width: 8, variant: "plain" }, { seed: 1 });
+  const names = [...plain.params.keys()];
+  assert.ok(!names.some((k) => k.startsWith("branch_1.") || k.startsWith("alpha_")), names.join(","));
+  assert.ok(names.includes("branch_2.fc.weight") && names.includes("feature.conv1.weight"));
+  // the same stem and branch as the dual network built from the same seed, about half its parameters
+  for (const k of names) assert.deepEqual(plain.params.get(k)!.arraySync(), dualValues.get(k), k);
+  assert.ok(plain.parameterCount() < 0.6 * dualCount);
+  tf.tidy(() => {
+    const x = tf.randomNormal([3, 32, 32, 3], 0, 1, "float32", 2) as tf.Tensor4D;
+    const o = plain.apply(x, { training: false });
+    // logits = fc(f), no gate: recompute from the features
+    const fc = tf.add(
+      tf.matMul(o.tarFeatures, plain.params.get("branch_2.fc.weight")!),
+      plain.params.get("branch_2.fc.bias")!,
+    );
+    assert.ok(tf.max(tf.abs(tf.sub(fc, o.tarLogits))).arraySync() as number < 1e-5);
+    assert.deepEqual(o.wTar.arraySync(), [[1], [1], [1]]);
+    assert.equal(o.auxLogits, o.tarLogits);
+  });
+  plain.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});

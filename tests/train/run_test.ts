@@ -167,7 +167,8 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
       assertDistribution(s.classDistribution, "tracked class distribution");
       assertDistribution(s.fused, "tracked fused distribution");
       assertDistribution(s.trueDistribution, "tracked true distribution");
-      assert.ok(Math.abs(s.wAvg - (s.wAux + s.wTar) / 2) < 1e-6);
+      assert.ok(Math.abs(s.wholeSet.wAvg - (s.wholeSet.wAux + s.wholeSet.wTar) / 2) < 1e-6);
+      assert.ok(s.source === "batch" || s.source === "whole-set");
       assert.ok(s.w >= 0.2 - 1e-6 && s.w <= 1 + 1e-6, `w = ${s.w}`);
       s.fused.forEach((f: number, j: number) =>
         assert.ok(Math.abs(f - (s.w * s.classDistribution[j] + (1 - s.w) * s.labelDistribution[j])) < 1e-6, "eq. 12")

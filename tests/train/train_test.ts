@@ -4,9 +4,10 @@ import { initBackend } from "../../lib/backend/backend.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 import { makeBatch, toTensors } from "../../lib/data/batches.ts";
 import { generateSynthFer } from "../../lib/data/synthfer.ts";
-import { resolveConfig } from "../../lib/config.ts";
+import { modelVariant, resolveConfig } from "../../lib/config.ts";
 import { trainStep } from "../../lib/train/step.ts";
-import { type EpochMetrics, evaluateTarget, trainAdaDf } from "../../lib/train/trainer.ts";
+import { type EpochMetrics, type EpochResult, evaluateTarget, trainAdaDf } from "../../lib/train/trainer.ts";
+import { fuseDistributionValues } from "../../lib/method/fusion.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
 
 const TINY = { width: 4, numClasses: 7 };
@@ -95,7 +96,7 @@ Deno.test("trainAdaDf() runs every mode (adadf, baseline, class, label) with fin
   await initBackend("wasm");
   for (const mode of ["adadf", "baseline", "class", "label"] as const) {
     const cfg = resolveConfig({ epochs: 1, batchSize: 16, width: 4, imageSize: 32, trackedSamples: 2, mode });
-    const net = new AdaDfNet(TINY, { seed: 1 });
+    const net = new AdaDfNet({ ...TINY, variant: modelVariant(mode) }, { seed: 1 });
     const [m] = await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg);
     net.dispose();
     for (const k of ["loss", "lossCe", "lossKld", "lossRr"] as const) {
@@ -153,4 +154,52 @@ Deno.test("ResNet-50 dual-branch model trains a step on a tiny input", async () 
   assert.deepEqual(net.params.get("alpha_1.weight")!.shape, [128, 1]); // 8 * width * 4
   optimizer.dispose();
   net.dispose();
+});
+
+Deno.test("trainAdaDf() refuses a mode and a network that do not match (baseline = plain network)", async () => {
+  await initBackend("wasm");
+  const data2 = { train: data.train, test: data.test, numClasses: 7, imageSize: 32 };
+  const dual = new AdaDfNet(TINY, { seed: 1 });
+  await assert.rejects(
+    trainAdaDf(dual, data2, resolveConfig({ epochs: 1, batchSize: 16, width: 4, imageSize: 32, mode: "baseline" })),
+    /mode 'baseline' trains a plain network/,
+  );
+  dual.dispose();
+  const plain = new AdaDfNet({ ...TINY, variant: "plain" }, { seed: 1 });
+  await assert.rejects(
+    trainAdaDf(plain, data2, resolveConfig({ epochs: 1, batchSize: 16, width: 4, imageSize: 32, mode: "adadf" })),
+    /mode 'adadf' trains the dual-branch network/,
+  );
+  plain.dispose();
+});
+
+Deno.test("trainAdaDf() records each tracked sample's fused target and w as the loss used them in its batch", async () => {
+  await initBackend("wasm");
+  const cfg = resolveConfig({ epochs: 2, batchSize: 16, width: 4, imageSize: 32, trackedSamples: 6 });
+  const net = new AdaDfNet(TINY, { seed: 1 });
+  const records: EpochResult["tracked"][] = [];
+  await trainAdaDf(net, { train: data.train, test: data.test, numClasses: 7, imageSize: 32 }, cfg, {
+    onEpoch: (r) => void records.push(r.tracked),
+  });
+  net.dispose();
+  // 48 faces in batches of 16: every face is in a batch every epoch
+  for (const r of records) {
+    assert.equal(r.samples.length, 6);
+    for (const s of r.samples) {
+      assert.equal(s.source, "batch");
+      assert.ok(s.step! >= 1 && s.step! <= 3);
+      // eq. 12 holds for the recorded values (the loss's own fused row)
+      const again = fuseDistributionValues(s.labelDistribution, s.classDistribution, s.w);
+      s.fused.forEach((v, j) => assert.ok(Math.abs(v - again[j]) < 1e-5, `${v} vs ${again[j]}`));
+      assert.ok(s.w >= cfg.minWeight - 1e-6 && s.w <= cfg.maxWeight + 1e-6);
+      // the batch view is not the whole-set view (train mode, augmented image, batch range)
+      assert.notDeepEqual(s.labelDistribution, s.wholeSet.labelDistribution);
+      assert.ok(Math.abs(s.wholeSet.wAvg - (s.wholeSet.wAux + s.wholeSet.wTar) / 2) < 1e-6);
+    }
+  }
+  // epoch 1 fuses with the threshold rows, epoch 2 with what epoch 1 mined
+  assert.deepEqual(
+    records[0].samples[0].classDistribution,
+    initialClassDistributions(7, cfg.threshold)[records[0].samples[0].label],
+  );
 });

@@ -5,6 +5,7 @@ Run from anywhere (Debian's python3-torch, CPU, float32, no torchvision or timm 
 
     /usr/bin/python3 tools/golden/make_weights_fixtures.py            # writes tests/fixtures/weights/
     /usr/bin/python3 tools/golden/make_weights_fixtures.py --check-export FILE.safetensors
+    /usr/bin/python3 tools/golden/make_weights_fixtures.py --check-torchvision FILE.safetensors INPUT.npy
         # loads a toolkit export into the official model with strict=True and checks that its
         # outputs on the parity input equal the checkpoint fixture's (exit 0) or not (exit 1)
     python3 tools/golden/make_weights_fixtures.py --cuda-fixture DIR   # on a CUDA machine:
@@ -465,6 +466,22 @@ def check_export(path):
     sys.exit(0 if worst < 1e-4 else 1)
 
 
+def check_torchvision(path, input_path):
+    """The baseline's export: torchvision's own ResNet-18/50 takes it with strict=True; prints its eval-mode logits."""
+    import torchvision
+    state, meta = read_safetensors(path)
+    classes = state["fc.weight"].shape[0]
+    arch = torchvision.models.resnet50 if "layer1.0.conv3.weight" in state else torchvision.models.resnet18
+    model = arch(num_classes=classes)
+    model.load_state_dict(state, strict=True)  # raises on a missing, unexpected or mis-shaped key
+    model.eval()
+    x = torch.from_numpy(np.load(input_path))
+    with torch.no_grad():
+        logits = model(x)
+    print(json.dumps({"strict": True, "keys": len(state), "torchvision": torchvision.__version__,
+                      "logits": logits.flatten().tolist()}))
+
+
 def cuda_fixture(outdir):
     """cuda_saved_torch2.pth, cuda_input.npy, cuda_output.json: saved from a CUDA GPU (run on a GPU machine;
     the committed ones come from PyTorch 2.11 on an H200)."""
@@ -566,6 +583,8 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--check-export":
         check_export(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--check-torchvision":
+        check_torchvision(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "--cuda-fixture":
         cuda_fixture(sys.argv[2])
     else:

@@ -3,7 +3,7 @@ import { modelSourceFlags, numberFlag, parseFlags, runTask, UsageError } from ".
 import { type BackendName, BACKENDS } from "../lib/backend/backend.ts";
 
 const HELP = `Predict with a trained Ada-DF model (target branch): per image the 7-class distribution
-(softmax of the target logits), the most likely class, the attention weight and both branches' logits.
+(softmax of the target logits), the most likely class, the attention weights and both branches' logits.
 
 Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [--json]
 
@@ -22,7 +22,9 @@ Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [-
   --batch-size N       images per forward pass (default 64)
   --backend auto|tensorflow|webgpu|wasm|cpu
   --json               print {"classes": [...], "rows": [{"image", "targetLogits", "auxLogits",
-                       "attention", "probabilities"}, ...]} (--npy rows have no "image")
+                       "attention", "attentionAux", "attentionTarget", "probabilities"}, ...]}
+                       (--npy rows have no "image"); attention = (w_aux + w_tar) / 2, the official
+                       forward's third output; all three are null for a plain network (--mode baseline)
   -h, --help
 
 Exit codes: 0 done, 2 bad usage or input (one 'error:' line naming the file), 1 failure while running.`;
@@ -146,7 +148,11 @@ async function main(args: string[]) {
         `\n${npy === undefined ? images[i] : `row ${i}`}: ${classes[top]} (${
           (r.probabilities[top] * 100).toFixed(1)
         } %)` +
-          `, attention ${r.attention.toFixed(3)}`,
+          (r.attention === null
+            ? ", no attention head (plain network)"
+            : `, attention ${r.attention.toFixed(3)} (aux ${r.attentionAux!.toFixed(3)}, target ${
+              r.attentionTarget!.toFixed(3)
+            })`),
       );
       classes.forEach((c, k) => {
         const p = r.probabilities[k];

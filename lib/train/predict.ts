@@ -1,7 +1,8 @@
 /**
  * Per-image outputs of a trained model, what `deno task predict` prints: both branches'
- * logits, the target branch's attention weight and its 7-class distribution (softmax of the
- * target logits; inference uses the target branch). Inputs are normalised NHWC batches,
+ * logits, the attention weights (the official forward's (w_aux + w_tar) / 2, and each
+ * branch's own) and the 7-class distribution (softmax of the target logits; inference uses
+ * the target branch). Inputs are normalised NHWC batches,
  * made from aligned face files as training makes its test batches (decode to the model's
  * size, ImageNet normalisation, no augmentation), or given as a PyTorch-layout array.
  *
@@ -25,8 +26,15 @@ export interface PredictionRow {
   targetLogits: number[];
   /** [C] */
   auxLogits: number[];
-  /** the target branch's attention weight (sigmoid output) */
-  attention: number;
+  /**
+   * the official forward's third output, (w_aux + w_tar) / 2 (model.py); null for a plain
+   * network (the baseline), which has no attention head
+   */
+  attention: number | null;
+  /** the auxiliary branch's attention weight w_aux (sigmoid output); null for a plain network */
+  attentionAux: number | null;
+  /** the target branch's attention weight w_tar (sigmoid output); null for a plain network */
+  attentionTarget: number | null;
   /** [C] */
   probabilities: number[];
 }
@@ -98,10 +106,14 @@ export function meanCropRows(rows: readonly PredictionRow[], crops: number): Pre
     const top = Math.max(...targetLogits);
     const e = targetLogits.map((l) => Math.exp(l - top));
     const z = e.reduce((a, b) => a + b, 0);
+    const meanOf = (pick: (r: PredictionRow) => number | null) =>
+      group[0] && pick(group[0]) === null ? null : group.reduce((a, r) => a + pick(r)!, 0) / crops;
     out.push({
       targetLogits,
       auxLogits: mean((r) => r.auxLogits),
-      attention: group.reduce((a, r) => a + r.attention, 0) / crops,
+      attention: meanOf((r) => r.attention),
+      attentionAux: meanOf((r) => r.attentionAux),
+      attentionTarget: meanOf((r) => r.attentionTarget),
       probabilities: e.map((v) => v / z),
     });
   }
@@ -143,13 +155,21 @@ export async function predictBatch(
     const m = Math.min(b, n - start);
     const outs = tf.tidy(() => {
       const o = net.apply(tf.tensor4d(x.subarray(start * px, (start + m) * px), [m, s, s, 3]), { training: false });
-      return [o.tarLogits, o.auxLogits, o.wTar, tf.softmax(o.tarLogits)];
+      return [o.tarLogits, o.auxLogits, o.wAux, o.wTar, tf.softmax(o.tarLogits)];
     });
-    const [tar, aux, att, prob] = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+    const [tar, aux, wAux, wTar, prob] = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
     tf.dispose(outs);
+    const plain = net.config.variant === "plain";
     for (let i = 0; i < m; i++) {
       const row = (a: Float32Array) => Array.from(a.subarray(i * c, (i + 1) * c));
-      rows.push({ targetLogits: row(tar), auxLogits: row(aux), attention: att[i], probabilities: row(prob) });
+      rows.push({
+        targetLogits: row(tar),
+        auxLogits: row(aux),
+        attention: plain ? null : (wAux[i] + wTar[i]) / 2, // model.py's third output
+        attentionAux: plain ? null : wAux[i],
+        attentionTarget: plain ? null : wTar[i],
+        probabilities: row(prob),
+      });
     }
   }
   return rows;

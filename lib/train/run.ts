@@ -484,7 +484,12 @@ async function executeLoaded(
         classes: data.classes,
         labels: Array.from(data.test.labels),
         predictions: Array.from({ length: n }, (_, i) => argmax(r.test.logits, i * data.numClasses, data.numClasses)),
-        attention: Array.from(r.test.attention),
+        // the official forward's third output (w_aux + w_tar) / 2 and each branch's own; a plain network has none
+        ...(net.config.variant === "plain" ? {} : {
+          attention: Array.from(r.test.attention),
+          attentionAux: Array.from(r.test.attentionAux),
+          attentionTarget: Array.from(r.test.attentionTarget),
+        }),
       }) + "\n",
     );
     await saveWeights("weights_last.safetensors", r.metrics.epoch);

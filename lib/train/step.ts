@@ -209,3 +209,20 @@ export async function targetBatchAsync(
     features: features as Float32Array,
   };
 }
+
+/**
+ * Eval-mode outputs of the whole network on one batch, what the test pass records: target
+ * logits and features, and both attention weights (a plain network's are 1).
+ */
+export async function evalBatchAsync(
+  net: AdaDfNet,
+  x: tf.Tensor4D,
+): Promise<{ logits: Float32Array; features: Float32Array; wAux: Float32Array; wTar: Float32Array }> {
+  const outs = tf.tidy(() => {
+    const o = net.apply(x, { training: false });
+    return [o.tarLogits, o.tarFeatures, o.wAux, o.wTar];
+  });
+  const [logits, features, wAux, wTar] = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose(outs);
+  return { logits, features, wAux, wTar };
+}

@@ -20,7 +20,7 @@ import { initialClassDistributions, mineClassDistributions } from "../method/cla
 import { attentionStatistics } from "../method/attention_statistics.ts";
 import { normalizeAttentionValues } from "../method/normalize_attention.ts";
 import { fuseDistributionValues } from "../method/fusion.ts";
-import { auxPassBatch, emptyAuxPass, type RecordedRow, targetBatchAsync, trainStepAsync } from "./step.ts";
+import { auxPassBatch, emptyAuxPass, evalBatchAsync, type RecordedRow, trainStepAsync } from "./step.ts";
 
 export interface EpochMetrics {
   epoch: number;
@@ -95,8 +95,8 @@ export interface EpochResult {
   classDistributions: ClassDistributionRecord;
   attention: { epoch: number; mean: number[]; max: number[]; min: number[] };
   tracked: { epoch: number; samples: TrackedSampleRecord[] };
-  /** target-branch outputs on the test set this epoch */
-  test: { logits: Float32Array; features: Float32Array; attention: Float32Array; featureDim: number };
+  /** target-branch outputs (and both attention weights) on the test set this epoch */
+  test: TargetEvaluation;
 }
 
 /**
@@ -532,7 +532,7 @@ export async function trainAdaDf(
         },
         attention: { epoch, ...stats },
         tracked: { epoch, samples: trackedRecords },
-        test: { logits: test.logits, features: test.features, attention: test.attention, featureDim: test.featureDim },
+        test,
       }, net);
       await hooks.onCheckpoint?.(
         {
@@ -558,8 +558,12 @@ export interface TargetEvaluation {
   accuracyTrue?: number;
   /** [N * C] */
   logits: Float32Array;
-  /** [N] */
+  /** [N] the official forward's attention output, (w_aux + w_tar) / 2 */
   attention: Float32Array;
+  /** [N] w_aux */
+  attentionAux: Float32Array;
+  /** [N] w_tar */
+  attentionTarget: Float32Array;
   /** [N * D] pooled target-branch features */
   features: Float32Array;
   featureDim: number;
@@ -567,8 +571,9 @@ export interface TargetEvaluation {
 
 /**
  * Target-branch evaluation of a split: accuracy (and against the true argmax where known),
- * logits, features. `imageSize` is the stored side; with `tenCrop` (the crop side) each
- * image's logits, attention and features are the means over its ten crops (train.py's
+ * logits, features, and both branches' attention weights (the official forward's outputs).
+ * `imageSize` is the stored side; with `tenCrop` (the crop side) each image's logits,
+ * attention and features are the means over its ten crops (train.py's
  * test-time `view(bs, ncrops, -1).mean(1)`).
  */
 export async function evaluateTarget(
@@ -579,21 +584,23 @@ export async function evaluateTarget(
   const C = options.numClasses;
   const n = split.labels.length;
   const logits = new Float32Array(n * C);
-  const attention = new Float32Array(n);
+  const attentionAux = new Float32Array(n);
+  const attentionTarget = new Float32Array(n);
   let features = new Float32Array(0);
   let featureDim = 0;
   let offset = 0;
   for (const idx of epochBatches(n, options.batchSize, { dropLast: false })) {
     const crops = options.tenCrop === undefined ? 1 : 10;
     const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize, tenCrop: options.tenCrop }));
-    const o = await targetBatchAsync(net, t.x);
+    const o = await evalBatchAsync(net, t.x);
     tf.dispose([t.x, t.labels]);
     if (featureDim === 0) {
       featureDim = o.features.length / (idx.length * crops);
       features = new Float32Array(n * featureDim);
     }
     logits.set(cropMean(o.logits, crops, C), offset * C);
-    attention.set(cropMean(o.attention, crops, 1), offset);
+    attentionAux.set(cropMean(o.wAux, crops, 1), offset);
+    attentionTarget.set(cropMean(o.wTar, crops, 1), offset);
     features.set(cropMean(o.features, crops, featureDim), offset * featureDim);
     offset += idx.length;
   }
@@ -608,7 +615,9 @@ export async function evaluateTarget(
     accuracy: n > 0 ? correct / n : NaN,
     accuracyTrue: split.trueDistributions && n > 0 ? correctTrue / n : undefined,
     logits,
-    attention,
+    attention: attentionAux.map((a, i) => (a + attentionTarget[i]) / 2),
+    attentionAux,
+    attentionTarget,
     features,
     featureDim,
   };

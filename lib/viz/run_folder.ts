@@ -111,8 +111,12 @@ export interface FeaturesFile {
   labels: number[];
   /** argmax of the target branch's logits. [N] */
   predictions?: number[];
-  /** Target-branch attention. [N] */
+  /** The official forward's attention output, (w_aux + w_tar) / 2 (older runs: w_tar). [N]; absent for a plain network */
   attention?: number[];
+  /** w_aux [N] */
+  attentionAux?: number[];
+  /** w_tar [N] */
+  attentionTarget?: number[];
 }
 
 /** Everything the figures read from a run folder; the optional files are undefined when absent. */
@@ -262,7 +266,7 @@ export function readFeatures(dir: string): FeaturesFile {
   if (!isNumArray(labels, n)) {
     throw new RunFolderError(`${join(dir, "features.json")}: labels must be ${n} numbers (features.npy has ${n} rows)`);
   }
-  for (const k of ["predictions", "attention"]) {
+  for (const k of ["predictions", "attention", "attentionAux", "attentionTarget"]) {
     if (meta[k] !== undefined && !isNumArray(meta[k], n, true)) {
       throw new RunFolderError(`${join(dir, "features.json")}: ${k} must be ${n} numbers`);
     }
@@ -276,6 +280,8 @@ export function readFeatures(dir: string): FeaturesFile {
     labels: labels as number[],
     predictions: meta.predictions as number[] | undefined,
     attention: meta.attention as number[] | undefined,
+    attentionAux: meta.attentionAux as number[] | undefined,
+    attentionTarget: meta.attentionTarget as number[] | undefined,
   };
 }
 

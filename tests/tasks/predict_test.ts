@@ -45,10 +45,20 @@ Deno.test("deno task predict --npy with an official checkpoint gives PyTorch's l
   const aux = o.rows.flatMap((row: { auxLogits: number[] }) => row.auxLogits);
   assert.ok(maxAbs(tar, parity.tarLogits) < 1e-3, `target logits differ by ${maxAbs(tar, parity.tarLogits)}`);
   assert.ok(maxAbs(aux, parity.auxLogits) < 1e-3, `aux logits differ by ${maxAbs(aux, parity.auxLogits)}`);
-  assert.ok(maxAbs(o.rows.map((row: { attention: number }) => row.attention), parity.wTar) < 1e-5);
+  // the official forward's third output (w_aux + w_tar) / 2, and each branch's own weight
+  assert.ok(maxAbs(o.rows.map((row: { attention: number }) => row.attention), parity.attention) < 1e-5);
+  assert.ok(maxAbs(o.rows.map((row: { attentionAux: number }) => row.attentionAux), parity.wAux) < 1e-5);
+  assert.ok(maxAbs(o.rows.map((row: { attentionTarget: number }) => row.attentionTarget), parity.wTar) < 1e-5);
   for (const row of o.rows) {
     assert.ok(!("image" in row), "--npy rows carry no image");
-    assert.deepEqual(Object.keys(row).sort(), ["attention", "auxLogits", "probabilities", "targetLogits"]);
+    assert.deepEqual(Object.keys(row).sort(), [
+      "attention",
+      "attentionAux",
+      "attentionTarget",
+      "auxLogits",
+      "probabilities",
+      "targetLogits",
+    ]);
     const m = Math.max(...row.targetLogits);
     const e = row.targetLogits.map((v: number) => Math.exp(v - m));
     const z = e.reduce((a: number, b: number) => a + b, 0);
@@ -80,7 +90,7 @@ Deno.test("deno task predict IMAGE... gives one row per image, in order, at the 
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
-      /a\.jpg: (surprise|fear|disgust|happiness|sadness|anger|neutral) \(\d+\.\d %\), attention 0\.\d{3}/,
+      /a\.jpg: (surprise|fear|disgust|happiness|sadness|anger|neutral) \(\d+\.\d %\), attention 0\.\d{3} \(aux 0\.\d{3}, target 0\.\d{3}\)/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -92,13 +102,17 @@ Deno.test("meanCropRows() averages the crops' logits and attention; probabilitie
     targetLogits: t,
     auxLogits: t.map((v) => -v),
     attention: w,
+    attentionAux: w / 2,
+    attentionTarget: 1.5 * w,
     probabilities: [],
   });
   const out = meanCropRows([row([0, 2], 0.2), row([2, 0], 0.4), row([3, 3], 0.5), row([1, 1], 0.7)], 2);
   assert.equal(out.length, 2);
   assert.deepEqual(out[0].targetLogits, [1, 1]);
   assert.deepEqual(out[0].auxLogits, [-1, -1]);
-  assert.ok(Math.abs(out[1].attention - 0.6) < 1e-12);
+  assert.ok(Math.abs(out[1].attention! - 0.6) < 1e-12);
+  assert.ok(Math.abs(out[1].attentionAux! - 0.3) < 1e-12);
+  assert.ok(Math.abs(out[1].attentionTarget! - 0.9) < 1e-12);
   assert.deepEqual(out[1].probabilities, [0.5, 0.5]);
   assert.throws(() => meanCropRows([row([0], 0)], 2), /whole groups of 2 crops/);
 });
@@ -146,7 +160,7 @@ Deno.test("an official checkpoint's outputs are reordered from its data set's cl
         );
         assert.ok(Math.abs(rows[i].auxLogits[map[k]] - raf[i].auxLogits[k]) < 1e-5);
       }
-      assert.ok(Math.abs(rows[i].attention - raf[i].attention) < 1e-6);
+      assert.ok(Math.abs(rows[i].attention! - raf[i].attention!) < 1e-6);
     }
   }
 });
@@ -185,6 +199,31 @@ Deno.test("deno task predict: bad usage or input exits 2 with one error: line na
     const h = await predict("--help");
     assert.equal(h.code, 0);
     assert.match(h.stdout, /--npy FILE/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task predict on a plain network (the baseline's torchvision export) gives null attention fields", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-predict-plain-" });
+  try {
+    const { AdaDfNet } = await import("../../lib/model/adadf_net.ts");
+    const { exportOfficialSafetensors } = await import("../../lib/model/weights_export.ts");
+    const { initBackend } = await import("../../lib/backend/backend.ts");
+    await initBackend("cpu");
+    const net = new AdaDfNet({ width: 4, numClasses: 7, variant: "plain" }, { seed: 2 });
+    const path = join(dir, "baseline.safetensors");
+    await exportOfficialSafetensors(net, path, {});
+    net.dispose();
+    const r = await predict("--weights", path, "--npy", join(FIX, "parity_input.npy"), "--json");
+    assert.equal(r.code, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    for (const row of o.rows) {
+      assert.equal(row.attention, null);
+      assert.equal(row.attentionAux, null);
+      assert.equal(row.attentionTarget, null);
+      assert.deepEqual(row.auxLogits, row.targetLogits, "one branch");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -183,6 +183,11 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
   assert.equal(meta.predictions.length, 140);
   const acc = meta.predictions.filter((p: number, i: number) => p === meta.labels[i]).length / 140;
   assert.ok(Math.abs(acc - summary.testAccuracy) < 1e-9, "features.json predictions agree with testAccuracy");
+  // the official forward's attention output (w_aux + w_tar) / 2 and each branch's own
+  assert.equal(meta.attentionAux.length, 140);
+  meta.attention.forEach((a: number, i: number) =>
+    assert.ok(Math.abs(a - (meta.attentionAux[i] + meta.attentionTarget[i]) / 2) < 1e-6)
+  );
 
   for (const w of ["weights_last.safetensors", "weights_best.safetensors"]) {
     const { tensors, metadata } = decodeSafetensors(readFileSync(`${out}/${w}`));

@@ -32,6 +32,13 @@ export interface UnpickleHooks {
   reduce?: (fn: PyGlobal, args: unknown[]) => unknown;
 }
 
+/**
+ * Integers longer than this many bytes (LONG1/LONG4) are refused: torch files hold small
+ * integers (the legacy magic number is 10 bytes), and a 10 MB integer is only a way to hang
+ * the reader.
+ */
+export const MAX_LONG_BYTES = 1024;
+
 /** A malformed or unsupported pickle; the message gives the byte offset. */
 export class PickleError extends RangeError {
   override name = "PickleError";
@@ -50,6 +57,11 @@ function newDict(): PyDict {
  * Unpickles one pickle starting at `offset`; returns the value and the offset after its STOP.
  * Tuples and lists both become arrays, dicts become null-prototype objects, bytes Uint8Array,
  * integers numbers (BigInt beyond 2^53).
+ *
+ * Every opcode costs time linear in the bytes it reads: nothing is copied out of a value that
+ * the memo lets the pickle reference many times (`builtins.list(x)` returns `x` itself), text
+ * is converted in chunks (no argument spreading, so no "Maximum call stack size exceeded"),
+ * and integers above {@linkcode MAX_LONG_BYTES} are refused.
  */
 export function unpickle(
   bytes: Uint8Array,
@@ -89,17 +101,37 @@ export function unpickle(
     items.shift(); // the MARK itself
     return items;
   };
-  const longLE = (b: Uint8Array): number | bigint => {
+  // work proportional to a value already on the stack (which the memo can reference many
+  // times) is charged here, so that no pickle costs more than a constant times its size
+  let work = 16 * (bytes.length - offset) + (1 << 20);
+  const charge = (n: number) => {
+    work -= n;
+    if (work < 0) fail("the pickle asks for more work than its size allows (a value re-used over and over?)");
+  };
+  const longLE = (n: number): number | bigint => {
+    if (n > MAX_LONG_BYTES) fail(`an integer of ${n} bytes; at most ${MAX_LONG_BYTES} are accepted`);
+    const b = take(n);
     if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+    let hex = "";
+    for (let i = b.length - 1; i >= 0; i--) hex += b[i].toString(16).padStart(2, "0");
+    let v = BigInt(`0x${hex}`);
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const latin1 = (b: Uint8Array): string => {
+    let s = "";
+    for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode.apply(null, Array.from(b.subarray(i, i + 8192)));
+    return s;
+  };
+  const keyText = (k: unknown): string => {
+    if (typeof k === "string") return k;
+    if (k === null || typeof k === "number" || typeof k === "bigint" || typeof k === "boolean") return String(k);
+    return `<${Array.isArray(k) ? "tuple" : "object"} key>`; // never stringified: it may be deep or huge
   };
   const setItem = (d: unknown, k: unknown, v: unknown) => {
     if (d instanceof PyObject) return; // e.g. a defaultdict we keep inert
     if (d === null || typeof d !== "object" || Array.isArray(d)) fail("SETITEM on a non-dict");
-    const key = String(k);
+    const key = keyText(k);
     if (key === "__proto__") return;
     (d as PyDict)[key] = v;
   };
@@ -110,9 +142,10 @@ export function unpickle(
     const q = g.qualified;
     if (q === "collections.OrderedDict" || q === "builtins.dict" || q === "__builtin__.dict") return newDict();
     if (q === "builtins.set" || q === "builtins.frozenset" || q === "builtins.list") {
-      return Array.isArray(a[0]) ? [...a[0]] : [];
+      return Array.isArray(a[0]) ? a[0] : []; // not a copy: the argument may be a memo entry used many times
     }
     if (q === "_codecs.encode" && typeof a[0] === "string") {
+      charge((a[0] as string).length);
       return Uint8Array.from(a[0] as string, (c) => c.charCodeAt(0) & 0xff); // latin1, how py3 bytes pickle at protocol 2
     }
     const custom = hooks.reduce?.(g, a);
@@ -186,10 +219,10 @@ export function unpickle(
         stack.push(u16());
         break;
       case 0x8a: // LONG1
-        stack.push(longLE(take(u8())));
+        stack.push(longLE(u8()));
         break;
       case 0x8b: // LONG4
-        stack.push(longLE(take(u32())));
+        stack.push(longLE(u32()));
         break;
       case 0x49: { // INT (text): also I00 / I01 for booleans
         const s = line();
@@ -220,10 +253,10 @@ export function unpickle(
         stack.push(line());
         break;
       case 0x54: // BINSTRING (py2 str)
-        stack.push(String.fromCharCode(...take(u32())));
+        stack.push(latin1(take(u32())));
         break;
       case 0x55: // SHORT_BINSTRING
-        stack.push(String.fromCharCode(...take(u8())));
+        stack.push(latin1(take(u8())));
         break;
       case 0x53: { // STRING (text, quoted)
         const s = line();
@@ -279,7 +312,8 @@ export function unpickle(
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        stack.push(new PyGlobal(String(module), String(name)));
+        if (typeof name !== "string" || typeof module !== "string") fail("STACK_GLOBAL of something that is not text");
+        stack.push(new PyGlobal(module as string, name as string));
         break;
       }
       case 0x52: { // REDUCE
@@ -327,7 +361,7 @@ export function unpickle(
       case 0x90: { // ADDITEMS
         const items = popMark();
         const l = top();
-        if (Array.isArray(l)) l.push(...items);
+        if (Array.isArray(l)) for (const v of items) l.push(v); // no spreading: 300k items overflow the call stack
         break;
       }
       case 0x51: // BINPERSID

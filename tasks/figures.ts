@@ -2,7 +2,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
-import type { VegaLiteSpec } from "../lib/viz/render.ts";
+import { FIGURE_NAMES } from "../lib/viz/figure_names.ts";
 
 const HELP = `Write every figure of a run folder as .vl.json (vega-lite v5), .svg and .png.
 
@@ -24,19 +24,6 @@ fig5_fusion_example, fig6_trajectory, training_curves, attention_stats, confusio
 A figure whose inputs the run folder lacks is skipped with a note.
 
 Exit codes: 0 done, 2 bad usage or a missing/invalid run folder (one 'error:' line), 1 failure while running.`;
-
-/** Every figure name, in the order they are written. */
-export const FIGURE_NAMES = [
-  "fig1_votes",
-  "fig2_architecture",
-  "fig3_tsne",
-  "fig4_class_distributions",
-  "fig5_fusion_example",
-  "fig6_trajectory",
-  "training_curves",
-  "attention_stats",
-  "confusion_matrix",
-] as const;
 
 async function main(args: string[]): Promise<void> {
   const parsed = parseFlags(args, {
@@ -74,9 +61,7 @@ async function main(args: string[]): Promise<void> {
   const viz = await import("../lib/viz/mod.ts");
   const bar = new ProgressBar();
   let current = 0;
-  const progress = (text: string) => bar.update(text, current / names.length);
   const { writeFileAtomic } = await import("../lib/util/files.ts");
-  const { CLASSES } = await import("../lib/data/classes.ts");
 
   const read = (dir: string, flag: string) => {
     try {
@@ -88,8 +73,9 @@ async function main(args: string[]): Promise<void> {
   };
   const run = read(v.run, "run");
   const baseline = v.baseline ? read(v.baseline, "baseline") : undefined;
-  const cfg = run.config;
-  const classes = Array.isArray(cfg.classes) ? (cfg.classes as string[]) : [...CLASSES];
+  if (baseline && !baseline.features) {
+    throw new UsageError(`--baseline ${baseline.dir} has no features.npy/features.json`);
+  }
   const outDir = resolve(v.out ?? join(run.dir, "figures"));
   try {
     mkdirSync(outDir, { recursive: true });
@@ -98,138 +84,21 @@ async function main(args: string[]): Promise<void> {
   }
   if (!statSync(outDir).isDirectory()) throw new UsageError(`--out ${outDir} is not a folder`);
 
-  // --epoch picks the record of Fig. 4 and Fig. 5 (default: the last); a figure whose file
-  // lacks that epoch is skipped, and an epoch that no file has is a usage error
-  const atEpoch = <T extends { epoch: number }>(records: readonly T[] | undefined): T | undefined =>
-    records && (epochFlag === undefined ? records[records.length - 1] : records.find((x) => x.epoch === epochFlag));
-  const range = (records: readonly { epoch: number }[] | undefined, what: string) =>
-    records ? [`${what} for epochs ${records[0].epoch}..${records[records.length - 1].epoch}`] : [];
-  if (epochFlag !== undefined && !atEpoch(run.classDistributions) && !atEpoch(run.tracked)) {
-    const has = [...range(run.classDistributions, "class distributions"), ...range(run.tracked, "tracked samples")];
-    throw new UsageError(
-      `--epoch ${epochFlag}: the run has ${has.length ? has.join(" and ") : "no per-epoch records"}`,
-    );
+  let makers: ReturnType<typeof viz.figureRecipes>;
+  try {
+    makers = viz.figureRecipes(run, {
+      baseline,
+      epoch: epochFlag,
+      sample: sampleFlag,
+      perplexity: perplexityFlag,
+      tsneIterations: iterationsFlag,
+      synthCacheDir: v["synth-cache"] ? resolve(v["synth-cache"]) : undefined,
+      onProgress: (text) => bar.update(text, current / names.length),
+    });
+  } catch (e) {
+    if (e instanceof viz.FigureRecipeError) throw new UsageError(e.message);
+    throw e;
   }
-  const missingEpoch = (file: string) => `${file} has no epoch ${epochFlag}`;
-  const modeName = (c: Record<string, unknown>) =>
-    c.mode === "adadf" ? "Ada-DF" : c.mode === "baseline" ? "Baseline" : `mode ${String(c.mode)}`;
-  const pct = (x: unknown) => (typeof x === "number" ? `test ${(100 * x).toFixed(1)} %` : undefined);
-
-  // Fig. 5 and 6 show the same tracked sample
-  let sampleIndex: number | undefined;
-  if (run.tracked) {
-    const rec = atEpoch(run.tracked) ?? run.tracked[run.tracked.length - 1];
-    if (sampleFlag !== undefined) {
-      if (!rec.samples.some((s) => s.index === sampleFlag)) {
-        throw new UsageError(
-          `--sample ${sampleFlag} is not tracked; tracked training indices: ${
-            rec.samples.map((s) => s.index).join(", ")
-          }`,
-        );
-      }
-      sampleIndex = sampleFlag;
-    } else if (rec.samples.length) sampleIndex = viz.pickTrackedSample(rec.samples);
-  }
-
-  type Maker = () => Promise<VegaLiteSpec | string>; // a string: skipped, and why
-  const makers: Record<(typeof FIGURE_NAMES)[number], Maker> = {
-    fig1_votes: async () => {
-      if (cfg.dataset !== "synth") {
-        return `needs SynthFER's simulated votes (this run's data set: ${String(cfg.dataset)})`;
-      }
-      const { loadSynthFer, faceSvg } = await import("../lib/data/synthfer.ts");
-      const synth = (cfg.synth ?? {}) as Record<string, unknown>;
-      const ds = await loadSynthFer({
-        ...synth,
-        imageSize: typeof cfg.imageSize === "number" ? cfg.imageSize : undefined,
-        ...(v["synth-cache"] ? { cacheDir: resolve(v["synth-cache"]) } : {}),
-      });
-      const te = ds.test;
-      const c = classes.length;
-      const i = viz.pickAmbiguousFace(te.votes, c, te.trueDistributions);
-      return viz.votesFigure({
-        imageUrl: await viz.svgToPngDataUrl(faceSvg(te.params[i], 400)),
-        votes: te.votes.subarray(i * c, (i + 1) * c),
-        trueDistribution: te.trueDistributions.subarray(i * c, (i + 1) * c),
-        caption: `SynthFER test face #${i}`,
-      }, { classes });
-    },
-    fig2_architecture: () =>
-      Promise.resolve(viz.architectureFigure({
-        backbone: typeof cfg.backbone === "string" ? cfg.backbone : undefined,
-        stemFrozen: typeof cfg.stemFrozen === "boolean" ? cfg.stemFrozen : undefined,
-        featureDim: run.features?.shape[1],
-        imageSize: typeof cfg.imageSize === "number" ? cfg.imageSize : undefined,
-        attentionOn: typeof cfg.attentionOn === "string" ? cfg.attentionOn : undefined,
-      })),
-    fig3_tsne: async () => {
-      if (!run.features) return "needs features.npy and features.json";
-      const { tsne, knnAccuracy } = await import("../lib/analysis/mod.ts");
-      const runs = baseline ? [baseline, run] : [run];
-      const panels = [];
-      let info = "";
-      for (const r of runs) {
-        if (!r.features) throw new UsageError(`--baseline ${r.dir} has no features.npy/features.json`);
-        const [n, d] = r.features.shape;
-        const perplexity = perplexityFlag ?? Math.min(30, Math.max(1, Math.floor((n - 1) / 3)));
-        const res = await tsne(r.features.data, [n, d], {
-          perplexity,
-          iterations: iterationsFlag,
-          seed: 1,
-          onProgress: (it, total) => progress(`fig3_tsne: t-SNE of ${modeName(r.config)} ${it}/${total}`),
-        });
-        const knn = knnAccuracy(res.embedding, r.features.labels, Math.min(10, n - 1));
-        panels.push({
-          title: modeName(r.config),
-          embedding: res.embedding,
-          labels: r.features.labels,
-          note: [pct(r.summary?.testAccuracy), `10-NN ${(100 * knn).toFixed(1)} %`].filter((s) => s).join(", "),
-        });
-        info = `perplexity ${perplexity}, ${res.iterations} iterations`;
-      }
-      return viz.tsneFigure(panels, {
-        classes,
-        subtitle: `each point is one test face (epoch ${run.features.epoch}), coloured by its label; ${info}`,
-      });
-    },
-    fig4_class_distributions: () => {
-      if (!run.classDistributions) return Promise.resolve("needs class_distributions.jsonl");
-      const rec = atEpoch(run.classDistributions);
-      if (!rec) return Promise.resolve(missingEpoch("class_distributions.jsonl"));
-      return Promise.resolve(
-        viz.classDistributionsFigure(rec, {
-          classes,
-          threshold: typeof cfg.threshold === "number" ? cfg.threshold : undefined,
-        }),
-      );
-    },
-    fig5_fusion_example: () => {
-      if (!run.tracked || sampleIndex === undefined) return Promise.resolve("needs tracked.jsonl with samples");
-      const rec = atEpoch(run.tracked);
-      if (!rec) return Promise.resolve(missingEpoch("tracked.jsonl"));
-      const s = rec.samples.find((x) => x.index === sampleIndex);
-      if (!s) return Promise.resolve(`sample ${sampleIndex} is not tracked at epoch ${rec.epoch}`);
-      return Promise.resolve(viz.fusionExampleFigure(s, { classes, epoch: rec.epoch }));
-    },
-    fig6_trajectory: () => {
-      if (!run.tracked || sampleIndex === undefined) return Promise.resolve("needs tracked.jsonl with samples");
-      return Promise.resolve(viz.trajectoryFigure(run.tracked, sampleIndex, { classes }));
-    },
-    training_curves: () =>
-      Promise.resolve(viz.trainingCurvesFigure(run.metrics, { title: `Training curves · ${modeName(cfg)}` })),
-    attention_stats: () => {
-      if (!run.attention) return Promise.resolve("needs attention.jsonl");
-      return Promise.resolve(viz.attentionStatsFigure(run.attention, { classes }));
-    },
-    confusion_matrix: () => {
-      const f = run.features;
-      if (!f?.predictions) return Promise.resolve("needs features.json with predictions");
-      return Promise.resolve(viz.confusionFigure(f.labels, f.predictions, {
-        classes,
-        title: `Confusion matrix · ${modeName(cfg)}, test set, epoch ${f.epoch}`,
-      }));
-    },
-  };
 
   const written: [string, number][] = [];
   const skipped: string[] = [];

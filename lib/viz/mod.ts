@@ -55,3 +55,13 @@ export { trajectoryFigure } from "./fig6_trajectory.ts";
 export { trainingCurvesFigure } from "./curves.ts";
 export { attentionStatsFigure } from "./attention_stats.ts";
 export { confusionFigure, confusionMatrix } from "./confusion.ts";
+export {
+  FIGURE_NAMES,
+  type FigureName,
+  FigureRecipeError,
+  type FigureRecipeOptions,
+  figureRecipes,
+  modeTitle,
+  tsneComparison,
+  type TsneRun,
+} from "./recipes.ts";

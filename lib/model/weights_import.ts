@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { AdaDfNet, DEFAULT_MODEL_CONFIG, type ModelConfig } from "./adadf_net.ts";
 import { fromTorchLayout, officialNames, resnetName, torchShape } from "./_official_names.ts";
 import { isTorchTensor, readWeightsFile, type TorchTensor, WeightsError, type WeightsFile } from "./torch_file.ts";
+import { checkArchitecture, expectedParams } from "./_arch_check.ts";
 
 export { WeightsError };
 
@@ -42,6 +43,25 @@ export interface StateDict {
 }
 
 const shapeText = (s: number[]) => `[${s.join(",")}]`;
+
+/** What the planner needs of a network: its config and its parameters' shapes (an `AdaDfNet`, or `expectedParams` before one is built). */
+type ModelShape = { config: ModelConfig; params: ReadonlyMap<string, { shape: number[] }> };
+
+/** A JSON string of a file's metadata, parsed; bad JSON is a WeightsError naming the file and the field. */
+function metadataJson(file: WeightsFile, field: string): Record<string, unknown> | undefined {
+  const text = file.metadata[field];
+  if (text === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new WeightsError(`weights: ${file.path}: its metadata '${field}' is not JSON`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new WeightsError(`weights: ${file.path}: its metadata '${field}' is not a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
 
 /**
  * Finds the state dict in a file: the root itself, or its `state_dict` (or `model`) entry;
@@ -94,7 +114,12 @@ export function inferModelConfig(sd: StateDict, metadata: Record<string, string>
     ? "plain"
     : "adadf";
   if (sd.kind === "native" && metadata.config) {
-    const c = JSON.parse(metadata.config);
+    let c: Record<string, never>;
+    try {
+      c = JSON.parse(metadata.config) ?? {};
+    } catch {
+      throw new WeightsError("weights: the file's metadata 'config' is not JSON");
+    }
     return { backbone: c.backbone, width: c.width, numClasses: c.numClasses, attentionOn: c.attentionOn, variant };
   }
   const [conv1, fc, conv3] = sd.kind === "adadf"
@@ -104,20 +129,21 @@ export function inferModelConfig(sd: StateDict, metadata: Record<string, string>
     : [t["conv1.weight"], t["fc.weight"], "layer1.0.conv3.weight"];
   const out: Partial<ModelConfig> = { backbone: conv3 in t ? "resnet50" : "resnet18" };
   if (sd.kind !== "adadf") out.variant = variant;
-  if (conv1) out.width = sd.kind === "native" ? conv1.shape[3] : conv1.shape[0];
-  if (fc) out.numClasses = sd.kind === "native" ? fc.shape[1] : fc.shape[0];
+  // (a tensor of the wrong rank leaves the field out: the shape check names it)
+  if (conv1?.shape.length === 4) out.width = sd.kind === "native" ? conv1.shape[3] : conv1.shape[0];
+  if (fc?.shape.length === 2) out.numClasses = sd.kind === "native" ? fc.shape[1] : fc.shape[0];
   return out;
 }
 
 /** A hint for a wrong architecture, appended to a shape error. */
-function archHint(net: AdaDfNet, keys: string[]): string {
+function archHint(net: ModelShape, keys: string[]): string {
   const hasConv3 = keys.some((k) => /conv3\.weight$/.test(k));
   if (net.config.backbone === "resnet18" && hasConv3) return " (ResNet-50 weights for a ResNet-18 model?)";
   if (net.config.backbone === "resnet50" && !hasConv3) return " (ResNet-18/34 weights for a ResNet-50 model?)";
   return "";
 }
 
-function checkShape(net: AdaDfNet, key: string, t: TorchTensor, expected: number[], keys: string[]) {
+function checkShape(net: ModelShape, key: string, t: TorchTensor, expected: number[], keys: string[]) {
   if (shapeText(t.shape) !== shapeText(expected)) {
     throw new WeightsError(
       `weights: key '${key}' has shape ${shapeText(t.shape)} in the file, the model expects ${shapeText(expected)}` +
@@ -126,14 +152,14 @@ function checkShape(net: AdaDfNet, key: string, t: TorchTensor, expected: number
   }
 }
 
-function missing(net: AdaDfNet, key: string, expected: number[], keys: string[]): never {
+function missing(net: ModelShape, key: string, expected: number[], keys: string[]): never {
   throw new WeightsError(
     `weights: key '${key}' is missing from the file (the model expects ${shapeText(expected)})${archHint(net, keys)}`,
   );
 }
 
 /** Plans the copies (toolkit name <- tensor) for each kind; throws on the first missing or mis-shaped key. */
-function plan(net: AdaDfNet, sd: StateDict, notice: (m: string) => void) {
+function plan(net: ModelShape, sd: StateDict, notice: (m: string) => void) {
   const keys = Object.keys(sd.tensors);
   const copies: { name: string; tensor: TorchTensor; layout: "torch" | "tfjs" }[] = [];
   const used = new Set<string>();
@@ -217,16 +243,23 @@ export async function loadPretrainedInto(
     checkShape(net, "class_distributions", t, [c, c], []);
     classDistributions = Array.from({ length: c }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
   } else if (sd.kind === "native" || (sd.kind === "adadf" && wf.format === "safetensors")) {
-    const json = wf.metadata.adadf ?? wf.metadata.sidecar;
-    const rows = json ? JSON.parse(json).classDistributions : undefined;
-    if (Array.isArray(rows)) classDistributions = rows;
+    const rows = (metadataJson(wf, "adadf") ?? metadataJson(wf, "sidecar"))?.classDistributions;
+    const c = net.config.numClasses;
+    if (
+      Array.isArray(rows) && rows.length === c &&
+      rows.every((r) => Array.isArray(r) && r.length === c && r.every((x) => typeof x === "number"))
+    ) classDistributions = rows as number[][];
   }
+  // every value read (a file's tensors are read on first use) before any parameter changes
+  const values = copies.map(({ name, tensor, layout }) => {
+    const shape = net.params.get(name)!.shape;
+    return layout === "torch" ? fromTorchLayout(tensor.data, shape) : tensor.data;
+  });
   tf.tidy(() => {
-    for (const { name, tensor, layout } of copies) {
+    copies.forEach(({ name }, i) => {
       const v = net.params.get(name)!;
-      const data = layout === "torch" ? fromTorchLayout(tensor.data, v.shape) : tensor.data;
-      v.assign(tf.tensor(data, v.shape));
-    }
+      v.assign(tf.tensor(values[i], v.shape));
+    });
   });
   return {
     kind: sd.kind,
@@ -268,8 +301,8 @@ export async function netFromWeightsFile(
       );
     }
   }
-  const json = wf.metadata.adadf;
-  const sidecar = json ? JSON.parse(json) as Record<string, unknown> : undefined;
+  const sidecar = metadataJson(wf, "adadf");
+  metadataJson(wf, "config"); // bad JSON named with the path here, before inferModelConfig reads it
   const saved = (sidecar?.config ?? {}) as Partial<ModelConfig>;
   const inferred = inferModelConfig(sd, wf.metadata);
   const config: ModelConfig = {
@@ -277,6 +310,9 @@ export async function netFromWeightsFile(
     ...inferred,
     attentionOn: saved.attentionOn ?? inferred.attentionOn ?? options.attentionOn ?? "logits",
   };
+  // the architecture and every tensor's shape are checked before the network is built
+  checkArchitecture(config, path);
+  plan({ config, params: expectedParams(config) }, sd, () => {});
   const net = new AdaDfNet(config);
   try {
     const result = await loadPretrainedInto(net, wf, { onNotice: options.onNotice });

@@ -15,10 +15,11 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 import { decodeFace, ImageDecodeError } from "./images.ts";
+import { readRegularFile } from "../util/files.ts";
 import type { ImageSource } from "./readers/types.ts";
 
 /** N decoded faces of side S, read by index. */
@@ -287,7 +288,8 @@ async function openCache(
   const { key, size, total } = expect;
   let meta: CacheMeta;
   try {
-    meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8"));
+    // a regular file of sane size only: a FIFO or a device planted in the cache must not hang the run
+    meta = JSON.parse(new TextDecoder().decode(await readRegularFile(join(dir, "meta.json"), { maxBytes: "ADADF_MAX_JSON_BYTES" })));
   } catch {
     return null;
   }
@@ -298,7 +300,8 @@ async function openCache(
   ) return null;
   const file = join(dir, "images.u8");
   try {
-    if ((await stat(file)).size !== meta.bytes) return null;
+    const st = await stat(file);
+    if (!st.isFile() || st.size !== meta.bytes) return null;
     const store = new DiskImageStore(file, size);
     if (sampleHash((i) => store.get(i), store.count) !== meta.sampleSha256) {
       store.close();

@@ -11,8 +11,9 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import sharp from "sharp";
+import { InputFileError, readRegularFile } from "../util/files.ts";
+import { limit } from "../util/limits.ts";
 import type { CropBox, ImageSource } from "./readers/types.ts";
 
 /** An image that cannot be used: missing, unreadable, corrupt or truncated. `path` names it. */
@@ -49,7 +50,9 @@ function firstLine(e: unknown): string {
  * Decodes a face to a `size` x `size` RGB array: grey becomes RGB, alpha is dropped, the
  * AffectNet face box (if any) is cropped (clamped to the image), then the face is resized to
  * the square. Throws an {@linkcode ImageDecodeError} for a missing, unreadable, corrupt or
- * truncated file, or a face box outside the image. As PIL (the official code's loader), a
+ * truncated file, a path that is not a regular file (a FIFO, a link to `/dev/zero`), a file
+ * above ADADF_MAX_IMAGE_BYTES, an image above ADADF_MAX_IMAGE_PIXELS (checked from its
+ * header, before decoding), or a face box outside the image. As PIL (the official code's loader), a
  * truncated image is an error but a recoverable glitch (libjpeg's "extraneous bytes before
  * marker") is not: sharp's `failOn: "truncated"`.
  *
@@ -80,20 +83,30 @@ export async function decodeFace(source: ImageSource, size: number): Promise<Uin
   const name = source.path;
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(source.path);
+    bytes = await readRegularFile(source.path, { maxBytes: "ADADF_MAX_IMAGE_BYTES", what: "image" });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new ImageDecodeError(name, code === "ENOENT" ? "listed but missing" : `cannot be read (${firstLine(e)})`);
+    if (!(e instanceof InputFileError)) throw e;
+    const why = e.message.slice(`${name}: image `.length);
+    throw new ImageDecodeError(name, why.startsWith("does not exist") ? "listed but missing" : why);
   }
   if (bytes.length === 0) throw new ImageDecodeError(name, "empty file");
-  let img = sharp(bytes, { failOn: "truncated" });
+  const maxPixels = limit("ADADF_MAX_IMAGE_PIXELS");
+  let img = sharp(bytes, { failOn: "truncated", limitInputPixels: maxPixels });
+  // the size from the header, before any pixel is decoded: a 775 KB PNG can hold 16000x16000
+  let meta: sharp.Metadata;
+  try {
+    meta = await img.metadata();
+  } catch (e) {
+    throw new ImageDecodeError(name, `corrupt, truncated or not an image (${firstLine(e)})`);
+  }
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+  if (pixels > maxPixels) {
+    throw new ImageDecodeError(
+      name,
+      `${meta.width}x${meta.height} pixels, above the limit of ${maxPixels} (raise it with ADADF_MAX_IMAGE_PIXELS)`,
+    );
+  }
   if (source.crop) {
-    let meta: sharp.Metadata;
-    try {
-      meta = await img.metadata();
-    } catch (e) {
-      throw new ImageDecodeError(name, `not a readable image (${firstLine(e)})`);
-    }
     const box = clampCrop(source.crop, meta.width ?? 0, meta.height ?? 0);
     if (box === null) {
       const c = source.crop;

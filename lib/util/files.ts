@@ -264,13 +264,22 @@ function parsePyLiteral(text: string): unknown {
   return v;
 }
 
+/** What an .npy header says: its dtype string, order, shape, and where the data starts. */
+export interface NpyHeader {
+  descr: string;
+  fortranOrder: boolean;
+  shape: number[];
+  /** byte offset of the data in the file */
+  dataStart: number;
+}
+
 /**
- * Decodes a float32 (or float64, converted) little-endian C-order .npy (format 1.0, 2.0 or
- * 3.0). The header is parsed as the dict literal numpy writes (`descr`, `fortran_order`,
- * `shape`, exactly); the shape must be non-negative integers whose product fits the file.
+ * Parses an .npy header (format 1.0, 2.0 or 3.0) as numpy does: the dict literal with
+ * exactly the keys `descr` (a string), `fortran_order` (True/False) and `shape` (a tuple of
+ * integers >= 0). Nothing of the data is read.
  * @throws {RangeError} one line saying what is wrong and what was expected
  */
-export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: number[] } {
+export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== "NUMPY") {
     throw new RangeError("not a .npy file (missing the \\x93NUMPY magic)");
   }
@@ -302,27 +311,39 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: numbe
   const descr = header.get("descr");
   const fortran = header.get("fortran_order");
   const shape = header.get("shape");
+  if (typeof descr !== "string") throw new RangeError(".npy header's descr is not a string (a structured dtype?)");
   if (typeof fortran !== "boolean") throw new RangeError(".npy header's fortran_order is not True or False");
-  if (fortran) throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new RangeError(`.npy shape ${JSON.stringify(shape)} is not a tuple of non-negative integers`);
+    throw new RangeError(`.npy shape ${JSON.stringify(shape)} is not a tuple of integers >= 0`);
   }
+  return { descr, fortranOrder: fortran, shape: (shape as number[]).slice(), dataStart: start + hlen };
+}
+
+/**
+ * Decodes a float32 (or float64, converted) little-endian C-order .npy (format 1.0, 2.0 or
+ * 3.0). The header is parsed by {@linkcode parseNpyHeader}; the shape's product must be
+ * exactly what the file holds, checked before anything is allocated.
+ * @throws {RangeError} one line saying what is wrong and what was expected
+ */
+export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: number[] } {
+  const { descr, fortranOrder, shape, dataStart } = parseNpyHeader(bytes);
+  if (fortranOrder) throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
   const itemSize = descr === "<f4" ? 4 : descr === "<f8" ? 8 : 0;
   if (itemSize === 0) {
     throw new RangeError(`.npy dtype ${JSON.stringify(descr)} is not supported; expected float32 ('<f4') or float64 ('<f8')`);
   }
-  const available = bytes.length - start - hlen;
+  const available = bytes.length - dataStart;
   let n = 1;
-  for (const d of shape as number[]) n *= d; // exact while n * itemSize <= available (checked below)
+  for (const d of shape) n *= d; // exact while n * itemSize <= available (checked below)
   if (n * itemSize !== available) {
     throw new RangeError(
       `.npy shape (${shape.join(", ")}) needs ${n * itemSize} bytes of ${descr} data, the file holds ${available}`,
     );
   }
   // a copy, aligned: a Node Buffer's slice() is a view into a shared pool
-  const raw = Uint8Array.prototype.slice.call(bytes, start + hlen);
+  const raw = Uint8Array.prototype.slice.call(bytes, dataStart);
   const data = itemSize === 4 ? new Float32Array(raw.buffer) : Float32Array.from(new Float64Array(raw.buffer));
-  return { data, shape: (shape as number[]).slice() };
+  return { data, shape };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** A small CSV line splitter (RFC 4180 quotes) for the label CSVs of AffectNet and FERPlus. */
+import { limit } from "../../util/limits.ts";
 import { DatasetError } from "./types.ts";
 
 /**
@@ -28,11 +29,27 @@ export function splitCsvLine(line: string): string[] {
   return out;
 }
 
-/** The lines of a text, without line ends (`\n` or `\r\n`); a trailing empty line is dropped. */
-export function textLines(text: string): string[] {
+/**
+ * The lines of a text, without line ends (`\n` or `\r\n`); a trailing empty line is dropped.
+ * With `source`, a line longer than ADADF_MAX_LINE_CHARS is a DatasetError naming `source:line`
+ * (no label file has one; a file without line ends is not a label file).
+ */
+export function textLines(text: string, source?: string): string[] {
   const lines = text.split("\n").map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  if (source !== undefined) {
+    const max = limit("ADADF_MAX_LINE_CHARS");
+    const i = lines.findIndex((l) => l.length > max);
+    if (i >= 0) throw lineTooLong(source, i + 1, lines[i].length, max);
+  }
   return lines;
+}
+
+/** The error for a line above ADADF_MAX_LINE_CHARS. */
+export function lineTooLong(source: string, line: number, length: number, max: number): DatasetError {
+  return new DatasetError(
+    `${source}:${line}: a line of ${length} characters, above the limit of ${max} (raise it with ADADF_MAX_LINE_CHARS)`,
+  );
 }
 
 /**

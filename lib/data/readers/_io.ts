@@ -1,6 +1,7 @@
 /** Small file-system helpers shared by the readers; every failure becomes a one-line {@linkcode DatasetError}. */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { InputFileError, readRegularFile } from "../../util/files.ts";
 import { DatasetError } from "./types.ts";
 
 /** True when `path` exists and is a folder. */
@@ -32,13 +33,18 @@ export async function requireDataPath(root: string, expected: string): Promise<v
   if (!s.isDirectory()) throw new DatasetError(`data path ${root} is not a folder; expected ${expected}`);
 }
 
-/** Reads a label file or CSV; a missing or unreadable one is a DatasetError saying what it should be. */
+/**
+ * Reads a label file or CSV: a regular file (a FIFO or a device is refused, it would hang or
+ * never end) within ADADF_MAX_LABEL_FILE_BYTES. A missing, unreadable, non-regular or
+ * oversized one is a DatasetError saying what it should be.
+ */
 export async function readLabelFile(path: string, what: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, { maxBytes: "ADADF_MAX_LABEL_FILE_BYTES", what });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "is missing" : code === "EISDIR" ? "is a folder" : "cannot be read";
+    if (!(e instanceof InputFileError)) throw e;
+    const m = e.message.slice(`${path}: ${what} `.length);
+    const why = m.startsWith("does not exist") ? "is missing" : m.startsWith("is a folder") ? "is a folder" : m;
     throw new DatasetError(`${what} ${path} ${why}`);
   }
 }

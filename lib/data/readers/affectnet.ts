@@ -22,6 +22,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { CLASSES } from "../classes.ts";
+import { parseNpyHeader } from "../../util/files.ts";
 import { columnIndices, splitCsvLine, textLines } from "./_csv.ts";
 import { isDir, isFile, listDir, mapLimit, readLabelFile, requireDataPath, utf8 } from "./_io.ts";
 import { type CropBox, DatasetError, type DatasetIndex, type SampleRef } from "./types.ts";
@@ -83,31 +84,25 @@ function dropReason(id: number): string {
  * ```
  */
 export function readNpyScalar(bytes: Uint8Array, source: string): number {
-  if (bytes.length < 10 || bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== "NUMPY") {
-    throw new DatasetError(`${source}: not a .npy file (missing the \\x93NUMPY magic)`);
+  let header;
+  try {
+    header = parseNpyHeader(bytes); // numpy's dict literal, not regexes
+  } catch (e) {
+    throw new DatasetError(`${source}: ${(e as Error).message.split("\n")[0]}`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6];
-  const hlen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const start = major === 1 ? 10 : 12;
-  const header = new TextDecoder().decode(bytes.subarray(start, start + hlen));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || shapeText === undefined) {
-    throw new DatasetError(`${source}: unreadable .npy header '${header.trim().slice(0, 80)}'`);
+  const { descr, shape } = header;
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== 1) {
+    throw new DatasetError(`${source}: expected one value (shape () or (1,)), got shape (${shape.join(", ")})`);
   }
-  const count = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number).reduce(
-    (a, b) => a * b,
-    1,
-  );
-  if (count !== 1) throw new DatasetError(`${source}: expected one value (shape () or (1,)), got shape (${shapeText})`);
-  const data = bytes.subarray(start + hlen);
+  const data = bytes.subarray(header.dataStart);
   const m = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
   if (!m) {
     throw new DatasetError(`${source}: .npy dtype '${descr}' is not supported; expected a string or number scalar`);
   }
   const [, order, kind, sizeText] = m;
   const size = Number(sizeText);
+  if (size > 64) throw new DatasetError(`${source}: .npy dtype '${descr}' is too wide for a label (at most 64)`);
   if (order === ">" && size > 1) throw new DatasetError(`${source}: big-endian .npy dtype '${descr}' is not supported`);
   const need = kind === "U" ? 4 * size : size;
   if (data.length < need) throw new DatasetError(`${source}: .npy data is truncated (${data.length} of ${need} bytes)`);
@@ -183,7 +178,7 @@ export const AFFECTNET_CSV_COLUMNS = [
  * ```
  */
 export function parseAffectNetCsv(text: string, source: string): AffectNetCsvRow[] {
-  const lines = textLines(text);
+  const lines = textLines(text, source);
   let first = 0;
   let cols: Record<(typeof AFFECTNET_CSV_COLUMNS)[number], number>;
   const head = lines.length > 0 ? splitCsvLine(lines[0]) : [];

@@ -8,6 +8,8 @@
  */
 import { join, resolve } from "node:path";
 import { CLASSES } from "../classes.ts";
+import { limit } from "../../util/limits.ts";
+import { lineTooLong } from "./_csv.ts";
 import { isFile, readLabelFile, requireDataPath } from "./_io.ts";
 import { DatasetError, type DatasetIndex } from "./types.ts";
 
@@ -85,6 +87,7 @@ export function parseFer2013Csv(data: Uint8Array, source: string): Fer2013Row[] 
   const out: Fer2013Row[] = [];
   let cols: { emotion: number; pixels: number; usage: number } | null = null;
   let lineNo = 0;
+  const maxLine = limit("ADADF_MAX_LINE_CHARS");
   let pos = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0; // BOM
   while (pos < bytes.length) {
     let end = bytes.indexOf(10, pos);
@@ -93,6 +96,7 @@ export function parseFer2013Csv(data: Uint8Array, source: string): Fer2013Row[] 
     if (end > pos && bytes[end - 1] === 13) end--;
     lineNo++;
     const at = `${source}:${lineNo}`;
+    if (end - pos > maxLine) throw lineTooLong(source, lineNo, end - pos, maxLine);
     if (end === pos) {
       pos = next;
       continue;

@@ -72,7 +72,7 @@ export interface FerPlusRow {
  * ```
  */
 export function parseFerPlusCsv(text: string, source: string): FerPlusRow[] {
-  const lines = textLines(text);
+  const lines = textLines(text, source);
   if (lines.length === 0) {
     throw new DatasetError(`${source} is empty; expected the header Usage,Image name,neutral,...,NF`);
   }

@@ -44,7 +44,7 @@ export interface RafLabelLine {
 export function parseRafLabels(text: string, source: string): RafLabelLine[] {
   const out: RafLabelLine[] = [];
   const seen = new Set<string>();
-  const lines = textLines(text);
+  const lines = textLines(text, source);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
     if (raw === "") continue;

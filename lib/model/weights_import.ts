@@ -47,6 +47,12 @@ const shapeText = (s: number[]) => `[${s.join(",")}]`;
 /** What the planner needs of a network: its config and its parameters' shapes (an `AdaDfNet`, or `expectedParams` before one is built). */
 type ModelShape = { config: ModelConfig; params: ReadonlyMap<string, { shape: number[] }> };
 
+/** A WeightsError of the planner, its message naming the file (`weights: PATH: ...`). */
+function naming(e: unknown, path: string): unknown {
+  if (!(e instanceof WeightsError) || e.message.includes(path)) return e;
+  return new WeightsError(e.message.replace(/^(weights: )?/, `weights: ${path}: `));
+}
+
 /** A JSON string of a file's metadata, parsed; bad JSON is a WeightsError naming the file and the field. */
 function metadataJson(file: WeightsFile, field: string): Record<string, unknown> | undefined {
   const text = file.metadata[field];
@@ -235,12 +241,22 @@ export async function loadPretrainedInto(
 ): Promise<LoadResult> {
   const wf = typeof file === "string" ? await readWeightsFile(file) : file;
   const sd = findStateDict(wf);
-  const { copies, skipped } = plan(net, sd, options.onNotice ?? (() => {}));
+  let planned;
+  try {
+    planned = plan(net, sd, options.onNotice ?? (() => {}));
+  } catch (e) {
+    throw naming(e, wf.path);
+  }
+  const { copies, skipped } = planned;
   let classDistributions: number[][] | undefined;
   if (sd.classDistributions) {
     const c = net.config.numClasses;
     const t = sd.classDistributions;
-    checkShape(net, "class_distributions", t, [c, c], []);
+    try {
+      checkShape(net, "class_distributions", t, [c, c], []);
+    } catch (e) {
+      throw naming(e, wf.path);
+    }
     classDistributions = Array.from({ length: c }, (_, i) => Array.from(t.data.subarray(i * c, (i + 1) * c)));
   } else if (sd.kind === "native" || (sd.kind === "adadf" && wf.format === "safetensors")) {
     const rows = (metadataJson(wf, "adadf") ?? metadataJson(wf, "sidecar"))?.classDistributions;
@@ -312,7 +328,11 @@ export async function netFromWeightsFile(
   };
   // the architecture and every tensor's shape are checked before the network is built
   checkArchitecture(config, path);
-  plan({ config, params: expectedParams(config) }, sd, () => {});
+  try {
+    plan({ config, params: expectedParams(config) }, sd, () => {});
+  } catch (e) {
+    throw naming(e, path);
+  }
   const net = new AdaDfNet(config);
   try {
     const result = await loadPretrainedInto(net, wf, { onNotice: options.onNotice });

@@ -86,8 +86,8 @@ export async function decodeFace(source: ImageSource, size: number): Promise<Uin
     bytes = await readRegularFile(source.path, { maxBytes: "ADADF_MAX_IMAGE_BYTES", what: "image" });
   } catch (e) {
     if (!(e instanceof InputFileError)) throw e;
-    const why = e.message.slice(`${name}: image `.length);
-    throw new ImageDecodeError(name, why.startsWith("does not exist") ? "listed but missing" : why);
+    const why = e.message.slice(`${name}: `.length);
+    throw new ImageDecodeError(name, why.startsWith("image does not exist") ? "listed but missing" : why);
   }
   if (bytes.length === 0) throw new ImageDecodeError(name, "empty file");
   const maxPixels = limit("ADADF_MAX_IMAGE_PIXELS");
@@ -95,7 +95,7 @@ export async function decodeFace(source: ImageSource, size: number): Promise<Uin
   // the size from the header, before any pixel is decoded: a 775 KB PNG can hold 16000x16000
   let meta: sharp.Metadata;
   try {
-    meta = await img.metadata();
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata(); // the header only
   } catch (e) {
     throw new ImageDecodeError(name, `corrupt, truncated or not an image (${firstLine(e)})`);
   }

@@ -289,7 +289,9 @@ async function openCache(
   let meta: CacheMeta;
   try {
     // a regular file of sane size only: a FIFO or a device planted in the cache must not hang the run
-    meta = JSON.parse(new TextDecoder().decode(await readRegularFile(join(dir, "meta.json"), { maxBytes: "ADADF_MAX_JSON_BYTES" })));
+    meta = JSON.parse(
+      new TextDecoder().decode(await readRegularFile(join(dir, "meta.json"), { maxBytes: "ADADF_MAX_JSON_BYTES" })),
+    );
   } catch {
     return null;
   }

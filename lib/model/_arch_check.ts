@@ -35,7 +35,11 @@ export function checkArchitecture(config: Partial<ModelConfig>, where: string): 
   const { minWidth, maxWidth, minClasses, maxClasses } = ARCH_LIMITS;
   const w = config.width;
   if (!(Number.isInteger(w) && w! >= minWidth && w! <= maxWidth)) {
-    bad(`the width (conv1's channels) is ${String(w)}; expected an integer in ${minWidth}..${maxWidth} (64 = torchvision)`);
+    bad(
+      `the width (conv1's channels) is ${
+        String(w)
+      }; expected an integer in ${minWidth}..${maxWidth} (64 = torchvision)`,
+    );
   }
   const c = config.numClasses;
   if (!(Number.isInteger(c) && c! >= minClasses && c! <= maxClasses)) {
@@ -61,7 +65,14 @@ export function expectedParams(config: ModelConfig): Map<string, { shape: number
   const bn = (m: Map<string, { shape: number[] }>, name: string, ch: number) => {
     for (const k of ["weight", "bias", "running_mean", "running_var"]) set(m, `${name}.${k}`, [ch]);
   };
-  const layer = (m: Map<string, { shape: number[] }>, name: string, inC: number, planes: number, n: number, stride: number) => {
+  const layer = (
+    m: Map<string, { shape: number[] }>,
+    name: string,
+    inC: number,
+    planes: number,
+    n: number,
+    stride: number,
+  ) => {
     let c = inC;
     for (let b = 0; b < n; b++) {
       const s = b === 0 ? stride : 1;

@@ -361,7 +361,8 @@ export function unpickle(
       case 0x90: { // ADDITEMS
         const items = popMark();
         const l = top();
-        if (Array.isArray(l)) for (const v of items) l.push(v); // no spreading: 300k items overflow the call stack
+        if (Array.isArray(l)) { for (const v of items) l.push(v); // no spreading: 300k items overflow the call stack
+         }
         break;
       }
       case 0x51: // BINPERSID

@@ -86,7 +86,9 @@ export function readZipIndex(bytes: Uint8Array): Map<string, ZipEntry> {
     }
     o += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) throw new ZipError(`entry '${name}' is encrypted`);
-    if (!within(local, 30) || u32(local) !== 0x04034b50) throw new ZipError(`entry '${name}': its local header is missing`);
+    if (!within(local, 30) || u32(local) !== 0x04034b50) {
+      throw new ZipError(`entry '${name}': its local header is missing`);
+    }
     const dataStart = local + 30 + u16(local + 26) + u16(local + 28);
     if (!within(dataStart, compressedSize)) {
       throw new ZipError(`entry '${name}' runs past the end of the file (a truncated zip?)`);
@@ -108,12 +110,16 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, options: { maxB
   }
   const data = bytes.subarray(dataStart, dataStart + compressedSize);
   if (method === 0) {
-    if (compressedSize !== size) throw new ZipError(`stored entry '${name}' declares ${size} bytes but holds ${compressedSize}`);
+    if (compressedSize !== size) {
+      throw new ZipError(`stored entry '${name}' declares ${size} bytes but holds ${compressedSize}`);
+    }
     return data;
   }
   if (method !== 8) throw new ZipError(`entry '${name}' uses compression method ${method}; expected stored or deflate`);
   if (size > compressedSize * MAX_DEFLATE_RATIO + 1024) {
-    throw new ZipError(`entry '${name}' declares ${size} bytes, more than its ${compressedSize} deflated bytes can hold`);
+    throw new ZipError(
+      `entry '${name}' declares ${size} bytes, more than its ${compressedSize} deflated bytes can hold`,
+    );
   }
   const out = new Uint8Array(size);
   let filled = 0;

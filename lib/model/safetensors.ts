@@ -113,7 +113,9 @@ export function checkSafetensorsHeader(
   const metadata: Record<string, string> = {};
   const meta = h.__metadata__;
   if (meta !== undefined && meta !== null) {
-    if (typeof meta !== "object" || Array.isArray(meta)) throw new RangeError("safetensors __metadata__ is not an object");
+    if (typeof meta !== "object" || Array.isArray(meta)) {
+      throw new RangeError("safetensors __metadata__ is not an object");
+    }
     for (const [k, v] of Object.entries(meta)) {
       if (typeof v !== "string") throw new RangeError(`safetensors __metadata__ '${k}' is not a string`);
       metadata[k] = v;

@@ -262,7 +262,9 @@ function materialise(
     const raw = ctx.storageBytes(ref);
     const es = ref.elementSize;
     if (raw.length < (last + 1) * es) {
-      throw new WeightsError(`storage '${ref.key}' holds ${raw.length} bytes, a tensor of shape [${shape}] needs ${(last + 1) * es}`);
+      throw new WeightsError(
+        `storage '${ref.key}' holds ${raw.length} bytes, a tensor of shape [${shape}] needs ${(last + 1) * es}`,
+      );
     }
     let contiguous = true;
     for (let d = shape.length - 1, expect = 1; d >= 0; expect *= shape[d], d--) {

@@ -47,7 +47,17 @@ function openError(path: string, what: string, e: unknown): InputFileError {
   return new InputFileError(path, `${what} ${why}`);
 }
 
-function kindError(path: string, what: string, st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): InputFileError {
+function kindError(
+  path: string,
+  what: string,
+  st: {
+    isDirectory(): boolean;
+    isFIFO(): boolean;
+    isCharacterDevice(): boolean;
+    isBlockDevice(): boolean;
+    isSocket(): boolean;
+  },
+): InputFileError {
   const kind = st.isDirectory()
     ? "a folder"
     : st.isFIFO()
@@ -330,7 +340,9 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array; shape: numbe
   if (fortranOrder) throw new RangeError(".npy in Fortran order is not supported; save it C-contiguous");
   const itemSize = descr === "<f4" ? 4 : descr === "<f8" ? 8 : 0;
   if (itemSize === 0) {
-    throw new RangeError(`.npy dtype ${JSON.stringify(descr)} is not supported; expected float32 ('<f4') or float64 ('<f8')`);
+    throw new RangeError(
+      `.npy dtype ${JSON.stringify(descr)} is not supported; expected float32 ('<f4') or float64 ('<f8')`,
+    );
   }
   const available = bytes.length - dataStart;
   let n = 1;

@@ -22,7 +22,10 @@ const hasFifo = (await new Deno.Command("mkfifo", { args: [fifo] }).output()).su
 const zero = join(dir, "zero.jpg");
 symlinkSync("/dev/zero", zero);
 const good = join(dir, "good.png");
-writeFileSync(good, await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } }).png().toBuffer());
+writeFileSync(
+  good,
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } }).png().toBuffer(),
+);
 
 /** CRC-32 (PNG's) of bytes. */
 function crc32(b: Uint8Array): number {
@@ -49,7 +52,12 @@ function pngHeaderOnly(w: number, h: number): Uint8Array {
   new DataView(ihdr.buffer).setUint32(0, w);
   new DataView(ihdr.buffer).setUint32(4, h);
   ihdr.set([8, 0, 0, 0, 0], 8);
-  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk("IHDR", ihdr), chunk("IDAT", Uint8Array.of(0x78, 0x9c, 0x03, 0, 0, 0, 0, 1)), chunk("IEND", new Uint8Array(0))];
+  const parts = [
+    Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", Uint8Array.of(0x78, 0x9c, 0x03, 0, 0, 0, 0, 1)),
+    chunk("IEND", new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) out.set(p, (o += p.length) - p.length);
@@ -64,9 +72,15 @@ Deno.test("decodeFace() skips a link to /dev/zero and a FIFO at once, as ImageDe
     return true;
   });
   if (hasFifo) {
-    await assert.rejects(() => decodeFace({ kind: "file", path: fifo }, 8), /fifo\.jpg: image is a FIFO \(named pipe\)/);
+    await assert.rejects(
+      () => decodeFace({ kind: "file", path: fifo }, 8),
+      /fifo\.jpg: image is a FIFO \(named pipe\)/,
+    );
   }
-  await assert.rejects(() => decodeFace({ kind: "file", path: join(dir, "none.jpg") }, 8), /none\.jpg: listed but missing/);
+  await assert.rejects(
+    () => decodeFace({ kind: "file", path: join(dir, "none.jpg") }, 8),
+    /none\.jpg: listed but missing/,
+  );
   assert.ok(performance.now() - t0 < 2000);
 });
 
@@ -109,11 +123,17 @@ Deno.test("readLabelFile() refuses a FIFO, /dev/zero and a file above the cap as
       return true;
     });
   }
-  await assert.rejects(() => readLabelFile("/dev/zero", "FER2013 CSV"), /^DatasetError: FER2013 CSV \/dev\/zero is a device/);
+  await assert.rejects(
+    () => readLabelFile("/dev/zero", "FER2013 CSV"),
+    /^DatasetError: FER2013 CSV \/dev\/zero is a device/,
+  );
   await assert.rejects(() => readLabelFile(join(dir, "none.txt"), "RAF-DB label file"), /none\.txt is missing/);
   Deno.env.set("ADADF_MAX_LABEL_FILE_BYTES", "10");
   try {
-    await assert.rejects(() => readLabelFile(good, "FERPlus labels"), /above the limit of 10 bytes \(raise it with ADADF_MAX_LABEL_FILE_BYTES\)/);
+    await assert.rejects(
+      () => readLabelFile(good, "FERPlus labels"),
+      /above the limit of 10 bytes \(raise it with ADADF_MAX_LABEL_FILE_BYTES\)/,
+    );
   } finally {
     Deno.env.delete("ADADF_MAX_LABEL_FILE_BYTES");
   }
@@ -126,7 +146,11 @@ Deno.test("the label parsers refuse a line above ADADF_MAX_LINE_CHARS, naming fi
     /^DatasetError: list_patition_label\.txt:2: a line of 70002 characters, above the limit of 65536 \(raise it with ADADF_MAX_LINE_CHARS\)$/,
   );
   assert.throws(
-    () => parseAffectNetCsv(`subDirectory_filePath,face_x,face_y,face_width,face_height,expression\n${long}\n`, "training.csv"),
+    () =>
+      parseAffectNetCsv(
+        `subDirectory_filePath,face_x,face_y,face_width,face_height,expression\n${long}\n`,
+        "training.csv",
+      ),
     /training\.csv:2: a line of 70000 characters/,
   );
   const csv = new TextEncoder().encode(`emotion,pixels,Usage\n0,${"1 ".repeat(40_000)},Training\n`);

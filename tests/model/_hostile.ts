@@ -8,7 +8,9 @@ const enc = new TextEncoder();
 
 /** Concatenates byte fragments. */
 export function cat(...parts: (Uint8Array | number[] | string)[]): Uint8Array {
-  const arrays = parts.map((p) => typeof p === "string" ? enc.encode(p) : p instanceof Uint8Array ? p : Uint8Array.from(p));
+  const arrays = parts.map((p) =>
+    typeof p === "string" ? enc.encode(p) : p instanceof Uint8Array ? p : Uint8Array.from(p)
+  );
   const out = new Uint8Array(arrays.reduce((a, b) => a + b.length, 0));
   let o = 0;
   for (const a of arrays) {
@@ -65,10 +67,23 @@ export function rebuild(
   storage: { key: string; numel: number; type?: string },
   view: { offset: Uint8Array; size: Uint8Array; stride: Uint8Array },
 ): Uint8Array {
-  const pid = pk.tuple(pk.str("storage"), pk.global("torch", storage.type ?? "FloatStorage"), pk.str(storage.key), pk.str("cpu"), pk.int(storage.numel));
+  const pid = pk.tuple(
+    pk.str("storage"),
+    pk.global("torch", storage.type ?? "FloatStorage"),
+    pk.str(storage.key),
+    pk.str("cpu"),
+    pk.int(storage.numel),
+  );
   return cat(
     pk.global("torch._utils", "_rebuild_tensor_v2"),
-    pk.tuple(cat(pid, "Q"), view.offset, view.size, view.stride, Uint8Array.of(0x89), cat(pk.global("collections", "OrderedDict"), ")R")),
+    pk.tuple(
+      cat(pid, "Q"),
+      view.offset,
+      view.size,
+      view.stride,
+      Uint8Array.of(0x89),
+      cat(pk.global("collections", "OrderedDict"), ")R"),
+    ),
     "R",
   );
 }

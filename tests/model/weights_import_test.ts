@@ -207,7 +207,10 @@ Deno.test("loadPretrainedInto() names a missing key, a mis-shaped key and an une
     await assert.rejects(
       async () => loadPretrainedInto(net, await write("extra.safetensors", extra)),
       (e) =>
-        assertOneLine(e, /^weights: \S+: key 'alpha_3\.0\.weight' \(shape \[1\]\) in the file has no place in the model$/),
+        assertOneLine(
+          e,
+          /^weights: \S+: key 'alpha_3\.0\.weight' \(shape \[1\]\) in the file has no place in the model$/,
+        ),
     );
     const junk = { "encoder.weight": { dtype: "F32" as const, shape: [1], data: new Float32Array(1) } };
     await assert.rejects(

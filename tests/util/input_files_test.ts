@@ -28,7 +28,10 @@ function oneLine(re: RegExp, path: string) {
 
 Deno.test("readRegularFileSync() refuses a device, a link to /dev/zero, a FIFO, a folder and a file above the cap, at once", async () => {
   const t0 = performance.now();
-  assert.throws(() => readRegularFileSync("/dev/zero", { what: "--weights" }), oneLine(/--weights is a device; expected a regular file/, "/dev/zero"));
+  assert.throws(
+    () => readRegularFileSync("/dev/zero", { what: "--weights" }),
+    oneLine(/--weights is a device; expected a regular file/, "/dev/zero"),
+  );
   const link = join(dir, "zero.jpg");
   symlinkSync("/dev/zero", link);
   assert.throws(() => readRegularFileSync(link), oneLine(/is a device/, link));
@@ -41,7 +44,10 @@ Deno.test("readRegularFileSync() refuses a device, a link to /dev/zero, a FIFO, 
   assert.throws(() => readRegularFileSync(join(dir, "nope")), oneLine(/does not exist/, join(dir, "nope")));
   const big = join(dir, "big.bin");
   writeFileSync(big, new Uint8Array(4096));
-  assert.throws(() => readRegularFileSync(big, { maxBytes: 1000 }), oneLine(/is 4\.0 KiB, above the limit of 1000 bytes/, big));
+  assert.throws(
+    () => readRegularFileSync(big, { maxBytes: 1000 }),
+    oneLine(/is 4\.0 KiB, above the limit of 1000 bytes/, big),
+  );
   assert.equal(readRegularFileSync(big).length, 4096);
   assert.equal((await readRegularFile(big)).length, 4096);
   assert.ok(performance.now() - t0 < 2000);
@@ -52,7 +58,10 @@ Deno.test("readRegularFileSync() names the environment variable that raises a na
   writeFileSync(big, new Uint8Array(100));
   Deno.env.set("ADADF_MAX_JSON_BYTES", "50");
   try {
-    assert.throws(() => readRegularFileSync(big, { maxBytes: "ADADF_MAX_JSON_BYTES" }), /above the limit of 50 bytes \(raise it with ADADF_MAX_JSON_BYTES\)/);
+    assert.throws(
+      () => readRegularFileSync(big, { maxBytes: "ADADF_MAX_JSON_BYTES" }),
+      /above the limit of 50 bytes \(raise it with ADADF_MAX_JSON_BYTES\)/,
+    );
   } finally {
     Deno.env.delete("ADADF_MAX_JSON_BYTES");
   }
@@ -63,7 +72,10 @@ Deno.test("readJsonFileSync() reads a config, refuses /dev/zero and names bad JS
   const p = join(dir, "c.json");
   writeFileSync(p, '{"epochs": 2}');
   assert.deepEqual(readJsonFileSync(p), { epochs: 2 });
-  assert.throws(() => readJsonFileSync("/dev/zero", { what: "--config" }), oneLine(/--config is a device/, "/dev/zero"));
+  assert.throws(
+    () => readJsonFileSync("/dev/zero", { what: "--config" }),
+    oneLine(/--config is a device/, "/dev/zero"),
+  );
   writeFileSync(p, "{epochs");
   assert.throws(() => readJsonFileSync(p, { what: "--config" }), oneLine(/--config is not valid JSON/, p));
 });
@@ -89,12 +101,21 @@ Deno.test("decodeNpy() parses the header as numpy's dict literal and refuses neg
   // the keys in another order and double quotes are still numpy's header
   assert.deepEqual(decodeNpy(npy('{"shape": (6,), "fortran_order": False, "descr": "<f4"}', f32)).shape, [6]);
   const cases: [string, RegExp][] = [
-    ["{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -3), }", /shape \[-2,-3\] is not a tuple of integers >= 0/],
+    [
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (-2, -3), }",
+      /shape \[-2,-3\] is not a tuple of integers >= 0/,
+    ],
     ["{'descr': '<f4', 'fortran_order': False, 'shape': (2.5, 2), }", /not a Python literal/],
-    ["{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100000), }", /needs 4000000000000000 bytes of <f4 data, the file holds 24/],
+    [
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100000), }",
+      /needs 4000000000000000 bytes of <f4 data, the file holds 24/,
+    ],
     ["{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", /needs 48 bytes of <f4 data, the file holds 24/],
     // a regex would have read the shape inside the string
-    ["{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'x': \"'shape': (1,)\"}", /keys descr, fortran_order, shape, x; expected/],
+    [
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (6,), 'x': \"'shape': (1,)\"}",
+      /keys descr, fortran_order, shape, x; expected/,
+    ],
     ["{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }", /dtype "<i8" is not supported/],
     ["{'descr': '<f4', 'fortran_order': True, 'shape': (6,), }", /Fortran order/],
     ["{'descr': '<f4', 'fortran_order': False, 'shape': __import__('os'), }", /not a Python literal/],

@@ -1,33 +1,22 @@
 /**
  * Executes every notebook headlessly with the Deno kernel (Debian's jupyter-nbconvert +
- * `deno jupyter --install`) and fails when a cell errors or a notebook lacks its outputs.
- * Without Jupyter the test is skipped LOUDLY; under CI=true it never skips.
+ * `deno jupyter --install`) and fails when a cell errors or a notebook lacks its outputs; then
+ * exports each executed notebook to HTML as `deno task notebooks --html` does and checks that a
+ * reader sees every figure: an embedded PNG per figure, no SVG output (nbconvert empties those),
+ * no local `file:` address, and a `text/plain` fallback on every rich output (an untrusted
+ * notebook shows nothing else). Without Jupyter the test is skipped LOUDLY; under CI=true it never skips.
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { executeNotebook, exportHtml, htmlFigures, jupyterMissing, offlineHtml } from "../tasks/notebooks.ts";
 
 const NOTEBOOKS = new URL("../notebooks/", import.meta.url).pathname;
 const CI = Deno.env.get("CI") === "true";
-/** Set to a folder to keep the executed notebooks (outputs included) there, e.g. to look at them after a CI failure. */
+/** Set to a folder to keep the executed notebooks (outputs included) and their HTML there, e.g. to look at them after a CI failure. */
 const KEEP_DIR = Deno.env.get("NOTEBOOK_OUTPUT_DIR") ? resolve(Deno.env.get("NOTEBOOK_OUTPUT_DIR")!) : undefined;
 
-async function hasJupyterWithDeno(): Promise<string | undefined> {
-  try {
-    const r = await new Deno.Command("jupyter", {
-      args: ["kernelspec", "list", "--json"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (!r.success) return "jupyter kernelspec list failed";
-    const specs = JSON.parse(new TextDecoder().decode(r.stdout)).kernelspecs ?? {};
-    return "deno" in specs ? undefined : "the Deno kernel is not installed (run: deno jupyter --install)";
-  } catch {
-    return "jupyter is not installed (apt-get install jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-client)";
-  }
-}
-
-const missing = await hasJupyterWithDeno();
+const missing = await jupyterMissing();
 if (missing !== undefined) {
   if (CI) throw new Error(`notebook tests cannot run under CI=true: ${missing}`);
   console.warn(`\n!!! SKIPPED: notebook execution tests, because ${missing}. CI runs them. !!!\n`);
@@ -35,7 +24,8 @@ if (missing !== undefined) {
 
 /**
  * What each notebook must show: MIME type -> the least number of outputs carrying it.
- * A figure (lib/viz `displayFigure`) carries vega-lite v5, SVG and PNG.
+ * A figure (lib/viz `displayFigure`) carries vega-lite v5, a PNG and text; every `image/png`
+ * output must come out as an embedded image in the HTML export.
  */
 const REQUIRED_OUTPUTS: Record<string, Record<string, number>> = {
   // Fig. 1 and Fig. 2
@@ -52,7 +42,7 @@ const REQUIRED_OUTPUTS: Record<string, Record<string, number>> = {
   // Fig. 4 at epoch 0 and the last epoch, the mined-rows table
   "03_class_distributions.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2, "text/markdown": 1 },
   // the face, Fig. 5
-  "04_fusion_example.ipynb": { "image/png": 1, "application/vnd.vegalite.v5+json": 1, "image/svg+xml": 2 },
+  "04_fusion_example.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 1 },
   // Fig. 6 for two faces
   "05_fusion_trajectories.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2 },
 };
@@ -113,47 +103,53 @@ Deno.test("the code of every notebook type-checks (the Deno kernel runs it unche
   }
 });
 
+interface Output {
+  output_type: string;
+  data?: Record<string, unknown>;
+  metadata?: Record<string, Record<string, unknown>>;
+  ename?: string;
+  evalue?: string;
+}
+
 for (const nb of notebooks) {
   Deno.test({
-    name: `notebook ${nb} runs top to bottom with the Deno kernel and shows its outputs`,
+    name: `notebook ${nb} runs top to bottom with the Deno kernel, shows its outputs and exports them to HTML`,
     ignore: missing !== undefined,
     fn: async () => {
       if (KEEP_DIR) mkdirSync(KEEP_DIR, { recursive: true });
       const outDir = KEEP_DIR ?? await Deno.makeTempDir({ prefix: "adadf-nbtest-" });
-      const r = await new Deno.Command("jupyter", {
-        args: [
-          "nbconvert",
-          "--to",
-          "notebook",
-          "--execute",
-          nb,
-          "--output-dir",
-          outDir,
-          "--ExecutePreprocessor.kernel_name=deno",
-          "--ExecutePreprocessor.timeout=900",
-          // nbclient waits only 4 s (default) for outputs that arrive after a cell's reply and
-          // then drops them silently: on a busy CI machine a figure could go missing
-          "--ExecutePreprocessor.iopub_timeout=120",
-          "--ExecutePreprocessor.raise_on_iopub_timeout=True",
-        ],
-        cwd: NOTEBOOKS,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(r.stderr);
-      assert.ok(
-        r.success,
-        `nbconvert failed on ${nb}:\n${
-          stderr.split("\n").filter((l) => !/debug|frozen/i.test(l)).slice(-30).join("\n")
-        }`,
-      );
-      const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${nb}`));
+      let executedPath: string;
+      try {
+        executedPath = await executeNotebook(`${NOTEBOOKS}${nb}`, outDir);
+      } catch (e) {
+        const details = (e as { details?: string }).details ?? "";
+        assert.fail(`nbconvert failed on ${nb}: ${(e as Error).message}\n${details}`);
+      }
+      const executed = JSON.parse(await Deno.readTextFile(executedPath));
       const counts = new Map<string, number>();
       for (const cell of executed.cells) {
         if (cell.cell_type !== "code") continue;
-        for (const o of cell.outputs ?? []) {
+        for (const o of (cell.outputs ?? []) as Output[]) {
           assert.notEqual(o.output_type, "error", `${nb}: a cell raised ${o.ename}: ${o.evalue}`);
-          for (const m of Object.keys(o.data ?? {})) counts.set(m, (counts.get(m) ?? 0) + 1);
+          if (!o.data) continue;
+          for (const m of Object.keys(o.data)) counts.set(m, (counts.get(m) ?? 0) + 1);
+          const mimes = Object.keys(o.data).join(", ");
+          // an untrusted classic notebook shows only text/plain, PNG, JPEG and LaTeX
+          // (nbformat stores a multi-line string as a list of lines)
+          const plain = o.data["text/plain"];
+          assert.ok(
+            typeof plain === "string" || (Array.isArray(plain) && plain.every((l) => typeof l === "string")),
+            `${nb}: an output (${mimes}) has no text/plain fallback`,
+          );
+          // nbconvert's HTML prefers SVG over PNG and its sanitiser empties it
+          assert.ok(!("image/svg+xml" in o.data), `${nb}: an output carries image/svg+xml (${mimes})`);
+          if ("image/png" in o.data) {
+            const size = o.metadata?.["image/png"];
+            assert.ok(
+              Number(size?.width) > 0 && Number(size?.height) > 0,
+              `${nb}: a PNG output has no CSS width and height in its metadata (${JSON.stringify(o.metadata)})`,
+            );
+          }
         }
       }
       const has = [...counts].map(([m, k]) => `${k} x ${m}`).join(", ");
@@ -163,7 +159,29 @@ for (const nb of notebooks) {
           `${nb} shows ${counts.get(m) ?? 0} ${m} outputs, needs ${least} (has: ${has})`,
         );
       }
+
+      // the handed-out HTML: the executed notebook exported as `deno task notebooks --html` does
+      const html = await Deno.readTextFile(await exportHtml(executedPath, outDir));
+      const figures = htmlFigures(html);
+      const pngs = REQUIRED_OUTPUTS[nb]["image/png"] ?? 0;
+      assert.ok(figures.pngImages >= pngs, `${nb}.html shows ${figures.pngImages} embedded PNG images, needs ${pngs}`);
+      assert.equal(figures.pngImages, counts.get("image/png") ?? 0, `${nb}.html lost an image`);
+      assert.equal(figures.svgOutputs, 0, `${nb}.html has an SVG output, which nbconvert shows empty`);
+      assert.doesNotMatch(html, /file:\/\//, `${nb}.html refers to a local file`);
       if (!KEEP_DIR) await Deno.remove(outDir, { recursive: true });
     },
   });
 }
+
+Deno.test("offlineHtml() drops scripts loaded from the local disk and rejects any other file: address", () => {
+  const page = '<head>\n<script src="file:///usr/share/javascript/requirejs/require.min.js"></script>\n' +
+    '<script src="https://cdn.example/mathjax.js"> </script>\n</head>';
+  assert.equal(offlineHtml(page), '<head>\n<script src="https://cdn.example/mathjax.js"> </script>\n</head>');
+  assert.throws(() => offlineHtml('<img src="file:///tmp/x.png">'), /local file: file:\/\/\/tmp\/x\.png/);
+});
+
+Deno.test("htmlFigures() counts embedded PNG images and SVG outputs of an exported page", () => {
+  const png = `<img src="data:image/png;base64,${"A".repeat(200)}"\nwidth=300`;
+  const svg = '<div class="jp-RenderedSVG jp-OutputArea-output" data-mime-type="image/svg+xml"></div>';
+  assert.deepEqual(htmlFigures(`${png}${png}${svg}<img src="x.png">`), { pngImages: 2, svgOutputs: 1 });
+});

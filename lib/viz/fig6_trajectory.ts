@@ -49,7 +49,7 @@ export function trajectoryFigure(
     throw new RangeError(`trajectoryFigure(): sample ${sampleIndex} is not tracked; tracked: ${known.join(", ")}`);
   }
   const truthText = truth
-    ? `; true distribution: ${
+    ? `true distribution: ${
       truth.map((p, j) => [p, j] as const).filter(([p]) => p >= 0.1).sort((a, b) => b[0] - a[0])
         .map(([p, j]) => `${classes[j]} ${p.toFixed(2)}`).join(", ")
     }`
@@ -91,11 +91,11 @@ export function trajectoryFigure(
     $schema: VEGA_LITE_SCHEMA,
     title: {
       text: options.title ?? `Fig. 6 · Training face #${sampleIndex} (label: ${classes[label] ?? label}) across epochs`,
+      // one clause a line: a single long line made the figure over 1000 px wide, cut off in a notebook
       subtitle: [
-        `label distribution of the auxiliary branch and fused target of the target branch${truthText}${
-          truth ? " (dashed)" : ""
-        }`,
-        sourceText(sources, weights.map((w) => w.epoch)),
+        "label distribution of the auxiliary branch and fused target of the target branch",
+        ...(truthText ? [`${truthText} (dashed)`] : []),
+        ...sourceText(sources, weights.map((w) => w.epoch)).split("; "),
       ],
     },
     data: { values: points },

@@ -8,8 +8,8 @@
  * import { figureBundle, fusionExampleFigure } from "./mod.ts";
  * const d = [0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1];
  * const spec = fusionExampleFigure({ index: 3, label: 3, labelDistribution: d, classDistribution: d, fused: d, w: 0.4 });
- * const bundle = await figureBundle(spec); // vega-lite + SVG + PNG; displayFigure(spec) shows it in a notebook
- * if (!bundle["image/svg+xml"].startsWith("<svg")) throw new Error("no SVG");
+ * const bundle = await figureBundle(spec); // vega-lite + PNG + text; displayFigure(spec) shows it in a notebook
+ * if (!(bundle.metadata["image/png"].width > 0)) throw new Error("no CSS size");
  * ```
  *
  * @module
@@ -18,15 +18,21 @@ export { CLASS_COLORS, classColorScale, FONT, SERIES_COLORS, VEGA_LITE_SCHEMA } 
 export {
   compileSpec,
   DEFAULT_DENSITY,
+  type DisplayBundle,
   displayFigure,
   displayOutput,
   type FigureBundle,
   figureBundle,
+  imageBundle,
+  type ImageBundleOptions,
+  markdownBundle,
+  pngSize,
   renderFigure,
   type RenderOptions,
   renderPng,
   renderSvg,
   svgToPng,
+  toDisplayBundle,
   type VegaLiteSpec,
   withDefaults,
 } from "./render.ts";

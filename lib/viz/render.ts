@@ -1,7 +1,8 @@
 /**
  * The one rendering layer of the figures: a vega-lite v5 spec (what every builder in
  * `lib/viz/` returns) to a vega spec, an SVG string, PNG bytes, and the Jupyter display
- * bundle of the Deno kernel. Rendering is headless (vega's "none" renderer, sharp's
+ * bundle of the Deno kernel (every notebook output goes through {@linkcode displayOutput},
+ * which gives it a plain-text fallback). Rendering is headless (vega's "none" renderer, sharp's
  * librsvg for the PNG); nothing here touches the file system.
  *
  * @example
@@ -28,13 +29,30 @@ import { vegaTextWidth } from "./_text_width.ts";
 /** A vega-lite v5 spec as plain JSON (what the builders return and `.vl.json` holds). */
 export type VegaLiteSpec = Record<string, unknown>;
 
-/** The MIME bundle a Deno Jupyter cell displays: vega-lite for JupyterLab, SVG and PNG (base64) for the rest. */
-export interface FigureBundle {
-  "application/vnd.vegalite.v5+json": VegaLiteSpec;
-  "image/svg+xml": string;
-  /** Base64 PNG, as Jupyter's `image/png` wants it. */
-  "image/png": string;
-  "text/plain": string;
+/**
+ * One notebook output: MIME data, always with a `text/plain` fallback (what a front end shows
+ * when it may not or cannot render the rest: an untrusted classic notebook drops markdown, HTML
+ * and SVG), and per-MIME metadata (an image's CSS size).
+ */
+export interface DisplayBundle {
+  data: { "text/plain": string; [mime: string]: unknown };
+  metadata: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * The display of a figure: vega-lite v5 (JupyterLab and VS Code draw it), a PNG at twice the
+ * figure's pixel size shown at its CSS size (classic Notebook, untrusted notebooks, nbconvert's
+ * HTML, GitHub), and a line of text. No SVG: Debian's nbconvert 6.5 prefers SVG over PNG in HTML
+ * and its sanitiser empties every `<svg>`, and a classic notebook hides SVG until trusted.
+ */
+export interface FigureBundle extends DisplayBundle {
+  data: {
+    "application/vnd.vegalite.v5+json": VegaLiteSpec;
+    /** Base64 PNG, as Jupyter's `image/png` wants it. */
+    "image/png": string;
+    "text/plain": string;
+  };
+  metadata: { "image/png": { width: number; height: number } };
 }
 
 /** Options of {@linkcode renderPng} and {@linkcode figureBundle}. */
@@ -133,22 +151,120 @@ export async function renderFigure(
   return { spec: full, svg, png: await svgToPng(svg, options) };
 }
 
-/** The Jupyter MIME bundle of a spec (testable without a kernel). */
+/**
+ * The notebook display of a spec (testable without a kernel): vega-lite, and the PNG at
+ * `density` (default 2 PNG pixels per CSS pixel) with its CSS size, so that every front end
+ * shows it at the size the spec asks for, its text at the spec's font sizes.
+ */
 export async function figureBundle(spec: VegaLiteSpec, options: RenderOptions = {}): Promise<FigureBundle> {
-  const { spec: full, svg, png } = await renderFigure(spec, options);
+  const { spec: full, png } = await renderFigure(spec, options);
   const title = typeof full.title === "string"
     ? full.title
     : (full.title as { text?: string } | undefined)?.text ?? "figure";
+  const image = await imageBundle(png, {
+    alt: `<vega-lite figure: ${Array.isArray(title) ? title.join(" ") : title}>`,
+    pixelRatio: (options.density ?? DEFAULT_DENSITY) / 72,
+  });
   return {
-    "application/vnd.vegalite.v5+json": full,
-    "image/svg+xml": svg,
-    "image/png": Buffer.from(png).toString("base64"),
-    "text/plain": `<vega-lite figure: ${Array.isArray(title) ? title.join(" ") : title}>`,
+    data: {
+      "application/vnd.vegalite.v5+json": full,
+      "image/png": image.data["image/png"] as string,
+      "text/plain": image.data["text/plain"],
+    },
+    metadata: image.metadata as FigureBundle["metadata"],
   };
 }
 
+/** Options of {@linkcode imageBundle}. */
+export interface ImageBundleOptions {
+  /** The `text/plain` of the output: what the image shows, in words. */
+  alt: string;
+  /** PNG pixels per CSS pixel (default 1 for PNG bytes; an SVG is rasterised at 2). */
+  pixelRatio?: number;
+}
+
 /**
- * Displays a figure in a Deno Jupyter notebook (`Deno.jupyter.display(bundle, { raw: true })`).
+ * The notebook display of an image: PNG bytes, or an SVG document (rasterised at twice its
+ * size, since nbconvert's HTML and untrusted notebooks show no SVG), with its CSS size and `alt`
+ * as the plain-text fallback.
+ */
+export async function imageBundle(image: Uint8Array | string, options: ImageBundleOptions): Promise<DisplayBundle> {
+  const svg = typeof image === "string";
+  const ratio = options.pixelRatio ?? (svg ? 2 : 1);
+  if (!(ratio > 0 && ratio <= 8)) throw new RangeError(`pixelRatio must be in (0, 8], got ${ratio}`);
+  const png = svg ? await svgToPng(image, { density: 72 * ratio }) : image;
+  const { width, height } = pngSize(png);
+  return {
+    data: { "image/png": Buffer.from(png).toString("base64"), "text/plain": options.alt },
+    metadata: { "image/png": { width: Math.round(width / ratio), height: Math.round(height / ratio) } },
+  };
+}
+
+/** The notebook display of markdown, its source as the plain-text fallback (an untrusted notebook renders no markdown output). */
+export function markdownBundle(markdown: string): DisplayBundle {
+  return { data: { "text/markdown": markdown, "text/plain": markdown }, metadata: {} };
+}
+
+/** Width and height of a PNG in pixels, from its IHDR chunk; a TypeError when the bytes are no PNG. */
+export function pngSize(png: Uint8Array): { width: number; height: number } {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (png.length < 24 || sig.some((b, i) => png[i] !== b)) {
+    throw new TypeError("expected PNG bytes (a PNG signature and IHDR)");
+  }
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/**
+ * What a front end can show of any output: a {@linkcode DisplayBundle} as it is, or a raw MIME
+ * bundle, or an object with `Symbol.for("Jupyter.display")` (`Deno.jupyter.md`...), or (with
+ * `raw: false`) anything `Deno.jupyter.format` takes; a `text/plain` fallback is added when missing.
+ */
+export async function toDisplayBundle(output: unknown, options: { raw?: boolean } = {}): Promise<DisplayBundle> {
+  let data: Record<string, unknown>;
+  let metadata: Record<string, Record<string, unknown>> = {};
+  const o = output as Record<string | symbol, unknown>;
+  const displaySymbol = Symbol.for("Jupyter.display");
+  if (isDisplayBundle(output)) {
+    data = output.data;
+    metadata = output.metadata ?? {};
+  } else if (o !== null && typeof o === "object" && typeof o[displaySymbol] === "function") {
+    data = await (o[displaySymbol] as () => Record<string, unknown>)();
+  } else if ((options.raw ?? true) && o !== null && typeof o === "object" && !Array.isArray(o)) {
+    data = o as Record<string, unknown>;
+  } else {
+    const format = jupyterNamespace()?.format;
+    data = format ? await format(output) : { "text/plain": Deno.inspect(output) };
+  }
+  return { data: { ...data, "text/plain": plainText(data) }, metadata };
+}
+
+function isDisplayBundle(o: unknown): o is DisplayBundle {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) return false;
+  const keys = Object.keys(o);
+  const data = (o as { data?: unknown }).data;
+  return keys.includes("data") && keys.every((k) => k === "data" || k === "metadata") &&
+    data !== null && typeof data === "object";
+}
+
+/** The data's own `text/plain`, or one made from the richest thing that has a text form. */
+function plainText(data: Record<string, unknown>): string {
+  const own = data["text/plain"];
+  if (typeof own === "string") return own;
+  if (typeof data["text/markdown"] === "string") return data["text/markdown"] as string;
+  if (typeof data["text/html"] === "string") {
+    return (data["text/html"] as string).replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&").trim();
+  }
+  if (data["application/json"] !== undefined) return JSON.stringify(data["application/json"], null, 2);
+  const spec = data["application/vnd.vegalite.v5+json"] as VegaLiteSpec | undefined;
+  if (spec) return `<vega-lite figure: ${typeof spec.title === "string" ? spec.title : "untitled"}>`;
+  const mimes = Object.keys(data);
+  return `<${mimes.length ? mimes.join(", ") : "empty"} output>`;
+}
+
+/**
+ * Displays a figure in a Deno Jupyter notebook ({@linkcode figureBundle} through {@linkcode displayOutput}).
  * Outside the kernel `Deno.jupyter` does not exist: nothing is displayed and the bundle is
  * still returned, so a notebook cell and a script run the same code.
  */
@@ -159,31 +275,39 @@ export async function displayFigure(spec: VegaLiteSpec, options: RenderOptions =
 }
 
 /**
- * Shows `output` in the Deno kernel (a raw MIME bundle by default, or with `raw: false` anything
- * `Deno.jupyter.display` takes) and makes sure it arrives; does nothing outside a kernel.
- * The Deno kernel (2.9) sends outputs on a socket it flushes only when it sends again and drops
- * a message that finds it still full, so a display right after a large one can vanish: ten
- * empty updates of an unused display id, 20 ms apart, push everything out (front ends ignore
- * updates of an id they never showed).
+ * Shows `output` in the Deno kernel (see {@linkcode toDisplayBundle}: a display bundle, a raw MIME
+ * bundle by default, or with `raw: false` anything `Deno.jupyter.display` takes), always with a
+ * `text/plain` fallback and the bundle's metadata, and makes sure it arrives; does nothing outside
+ * a kernel. `Deno.jupyter.display` sends no metadata (an image's size), so the output goes out with
+ * `Deno.jupyter.broadcast`. The Deno kernel (2.9) sends outputs on a socket it flushes only when
+ * it sends again and drops a message that finds it still full, so a display right after a large
+ * one can vanish: ten empty updates of an unused display id, 20 ms apart, push everything out
+ * (front ends ignore updates of an id they never showed).
  */
 export async function displayOutput(output: unknown, options: { raw?: boolean } = {}): Promise<void> {
   const jupyter = jupyterNamespace();
   if (!jupyter) return;
-  await jupyter.display(output, { raw: options.raw ?? true });
+  const bundle = await toDisplayBundle(output, options);
+  // nbclient crashes on a null `transient`: send an empty object
+  await jupyter.broadcast("display_data", { data: bundle.data, metadata: bundle.metadata, transient: {} });
   for (let i = 0; i < 10; i++) {
     await jupyter.display({ "text/plain": "" }, { raw: true, display_id: "adadf-flush-outputs", update: true });
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
+interface JupyterNamespace {
+  display: (b: unknown, o: { raw: boolean; display_id?: string; update?: boolean }) => Promise<void>;
+  broadcast: (msgType: string, content: Record<string, unknown>) => Promise<void>;
+  format?: (o: unknown) => Promise<Record<string, unknown>>;
+}
+
 /** `Deno.jupyter` inside the kernel; undefined elsewhere (where merely reading it throws). */
-function jupyterNamespace():
-  | { display: (b: unknown, o: { raw: boolean; display_id?: string; update?: boolean }) => Promise<void> }
-  | undefined {
+function jupyterNamespace(): JupyterNamespace | undefined {
   try {
     // deno-lint-ignore no-explicit-any
     const j = (Deno as any).jupyter;
-    return j && typeof j.display === "function" ? j : undefined;
+    return j && typeof j.display === "function" && typeof j.broadcast === "function" ? j : undefined;
   } catch {
     return undefined;
   }

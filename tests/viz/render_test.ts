@@ -5,9 +5,13 @@ import {
   compileSpec,
   displayFigure,
   figureBundle,
+  imageBundle,
+  markdownBundle,
+  pngSize,
   renderPng,
   renderSvg,
   svgToPng,
+  toDisplayBundle,
   VEGA_LITE_SCHEMA,
   withDefaults,
 } from "../../lib/viz/mod.ts";
@@ -52,18 +56,48 @@ Deno.test("renderSvg() and renderPng() draw a spec headlessly with its text", as
   await assert.rejects(() => svgToPng(svg, { density: 0 }), RangeError);
 });
 
-Deno.test("figureBundle() holds vega-lite v5, SVG and a base64 PNG", async () => {
+Deno.test("figureBundle() holds vega-lite v5, a 2x PNG with its CSS size and text, and no SVG", async () => {
   const b = await figureBundle(bars);
-  assert.equal(b["application/vnd.vegalite.v5+json"].$schema, VEGA_LITE_SCHEMA);
-  assert.ok(b["image/svg+xml"].startsWith("<svg"));
-  const png = Buffer.from(b["image/png"], "base64");
+  assert.equal(b.data["application/vnd.vegalite.v5+json"].$schema, VEGA_LITE_SCHEMA);
+  // nbconvert's HTML would pick an SVG over the PNG and empty it
+  assert.deepEqual(Object.keys(b.data).sort(), ["application/vnd.vegalite.v5+json", "image/png", "text/plain"]);
+  const png = Buffer.from(b.data["image/png"], "base64");
   assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
-  assert.equal(b["text/plain"], "<vega-lite figure: bars>");
+  const svgWidth = Number(/width="(\d+)"/.exec(await renderSvg(bars))![1]);
+  assert.equal(b.metadata["image/png"].width, svgWidth);
+  assert.equal(pngSize(png).width, 2 * svgWidth);
+  assert.equal(b.data["text/plain"], "<vega-lite figure: bars>");
 });
 
 Deno.test("displayFigure() outside a Jupyter kernel displays nothing and returns the bundle", async () => {
   const b = await displayFigure(bars);
-  assert.ok(b["image/png"].length > 100);
+  assert.ok(b.data["image/png"].length > 100);
+});
+
+Deno.test("imageBundle() shows PNG bytes at their size and an SVG rasterised at 2x, at its CSS size", async () => {
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30"><rect width="40" height="30"/></svg>';
+  const fromSvg = await imageBundle(svg, { alt: "a box" });
+  assert.deepEqual(fromSvg.metadata["image/png"], { width: 40, height: 30 });
+  assert.deepEqual(pngSize(Buffer.from(fromSvg.data["image/png"] as string, "base64")), { width: 80, height: 60 });
+  assert.equal(fromSvg.data["text/plain"], "a box");
+  const png = await svgToPng(svg, { density: 72 });
+  assert.deepEqual((await imageBundle(png, { alt: "x" })).metadata["image/png"], { width: 40, height: 30 });
+  await assert.rejects(() => imageBundle(png, { alt: "x", pixelRatio: 0 }), RangeError);
+  assert.throws(() => pngSize(new Uint8Array(30)), TypeError);
+});
+
+Deno.test("toDisplayBundle() gives every output a text/plain fallback", async () => {
+  const table = "| a | b |\n| --- | --- |\n| 1 | 2 |";
+  assert.deepEqual(markdownBundle(table).data, { "text/markdown": table, "text/plain": table });
+  // Deno.jupyter.md`...` is an object with Symbol.for("Jupyter.display") and no text/plain
+  const md = { [Symbol.for("Jupyter.display")]: () => ({ "text/markdown": table }) };
+  assert.equal((await toDisplayBundle(md, { raw: false })).data["text/plain"], table);
+  assert.equal((await toDisplayBundle({ "text/html": "<b>4 &amp; 7</b>" })).data["text/plain"], "4 & 7");
+  assert.equal((await toDisplayBundle({ "application/json": { a: 1 } })).data["text/plain"], '{\n  "a": 1\n}');
+  assert.equal((await toDisplayBundle({ "image/png": "AAAA" })).data["text/plain"], "<image/png output>");
+  const own = { data: { "image/png": "AAAA", "text/plain": "face" }, metadata: { "image/png": { width: 1 } } };
+  assert.deepEqual(await toDisplayBundle(own), own);
+  assert.equal((await toDisplayBundle(42, { raw: false })).data["text/plain"], "42");
 });
 
 Deno.test("dejaVuTextWidth() gives narrow letters less room than wide ones and bold more than book", async () => {

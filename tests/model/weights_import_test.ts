@@ -228,9 +228,20 @@ Deno.test("inferModelConfig() reads backbone, width and classes from each kind o
   const ck = await readWeightsFile(CKPT);
   assert.deepEqual(inferModelConfig(findStateDict(ck)), { backbone: "resnet18", width: 4, numClasses: 7 });
   const rn = await readWeightsFile(RESNET);
-  assert.deepEqual(inferModelConfig(findStateDict(rn)), { backbone: "resnet18", width: 4, numClasses: 10 });
+  // a plain ResNet file is a plain network when it is used as a model of its own
+  assert.deepEqual(inferModelConfig(findStateDict(rn)), {
+    backbone: "resnet18",
+    width: 4,
+    numClasses: 10,
+    variant: "plain",
+  });
   const r50 = await readWeightsFile(join(FIX, "resnet50_w2.pth"));
-  assert.deepEqual(inferModelConfig(findStateDict(r50)), { backbone: "resnet50", width: 2, numClasses: 1000 });
+  assert.deepEqual(inferModelConfig(findStateDict(r50)), {
+    backbone: "resnet50",
+    width: 2,
+    numClasses: 1000,
+    variant: "plain",
+  });
 });
 
 Deno.test("loadPretrainedInto() a DataParallel ('module.') official state_dict and the toolkit's own run-folder weights", async () => {
@@ -265,11 +276,17 @@ Deno.test("loadPretrainedInto() a DataParallel ('module.') official state_dict a
   }
 });
 
-Deno.test("netFromWeightsFile() builds the architecture a file needs; a plain ResNet file is refused for inference", async () => {
+Deno.test("netFromWeightsFile() builds the architecture a file needs; a plain ResNet file without a 7/8-class fc is refused for inference", async () => {
   tf.disposeVariables();
   const m = await netFromWeightsFile(CKPT);
   try {
-    assert.deepEqual(m.config, { backbone: "resnet18", width: 4, numClasses: 7, attentionOn: "logits" });
+    assert.deepEqual(m.config, {
+      backbone: "resnet18",
+      width: 4,
+      numClasses: 7,
+      attentionOn: "logits",
+      variant: "adadf",
+    });
     assert.equal(m.result.kind, "adadf");
     assert.equal(m.result.classDistributions!.length, 7);
   } finally {
@@ -290,7 +307,11 @@ Deno.test("netFromWeightsFile() builds the architecture a file needs; a plain Re
   }
   await assert.rejects(
     () => netFromWeightsFile(RESNET),
-    (e) => assertOneLine(e, /plain ResNet state_dict without the Ada-DF heads; use it with train --pretrained$/),
+    (e) =>
+      assertOneLine(
+        e,
+        /plain ResNet state_dict without a 7- or 8-class fc \(its fc has 10 outputs\); use it with train --pretrained$/,
+      ),
   );
 });
 

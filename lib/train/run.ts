@@ -223,9 +223,8 @@ function readNoiseFile(path: string): string {
 
 function architectureName(cfg: TrainConfig): string {
   const depth = cfg.backbone === "resnet18" ? "ResNet-18" : "ResNet-50";
-  return cfg.width === 64
-    ? `${depth} dual-branch Ada-DF`
-    : `${depth} dual-branch Ada-DF, narrowed to width ${cfg.width} (torchvision: 64)`;
+  const kind = cfg.mode === "baseline" ? `plain ${depth} (the baseline)` : `${depth} dual-branch Ada-DF`;
+  return cfg.width === 64 ? kind : `${kind}, narrowed to width ${cfg.width} (torchvision: 64)`;
 }
 
 /** Everything `runTraining` reports: the loop's events, log lines, finished epochs, loading progress. */

@@ -4,13 +4,26 @@
  * flags. `resolveConfig` validates once and the result is written into every run
  * folder as `config.json`.
  */
-import type { BackendName } from "./backend/backend.ts";
-import { BACKENDS } from "./backend/backend.ts";
+// TF-free modules only: flag parsing and `--help` must not load TF.js (tests/config/tf_free_test.ts)
+import { type BackendName, BACKENDS } from "./backend/names.ts";
+import { DATASET_NAMES } from "./data/readers/types.ts";
+import {
+  NORMALIZE_ATTENTION_DEFAULTS,
+  RANK_REGULARIZATION_DEFAULTS,
+  TRAIN_MODES,
+  type TrainMode,
+} from "./method/defaults.ts";
+import { DATASET_PRESETS } from "./config/presets.ts";
 
-export const DATASETS = ["synth", "raf-db", "affectnet", "sfew", "fer2013", "ferplus", "folder"] as const;
+export { type BackendName, BACKENDS };
+export { DATASET_PRESETS, NOTEBOOK_LAYER, SFEW_RAND_AUGMENT, SYNTH_PRESET } from "./config/presets.ts";
+
+/** The built-in SynthFER faces, then the real data sets' readers (lib/data/readers), in CLI.md's order. */
+export const DATASETS = ["synth", ...DATASET_NAMES] as const;
 export type DatasetName = typeof DATASETS[number];
-export const MODES = ["adadf", "baseline", "class", "label"] as const;
-export type Mode = typeof MODES[number];
+/** The method's training modes (lib/method/defaults.ts). */
+export const MODES = TRAIN_MODES;
+export type Mode = TrainMode;
 
 /**
  * The network a mode trains: `baseline` is the paper's Table 2 baseline, a plain
@@ -60,8 +73,16 @@ export interface TrainConfig {
   freezeStem: boolean | "auto";
   /** mine class distributions on augmented training images, as the official code's loader does */
   miningAugment: boolean;
-  /** RandAugment rand-m5-n3-mstd0.5 (METHOD.md), horizontal flip, random erasing; all off = the images as they are */
-  augment: { randAugment: boolean; flip: boolean; erasing: boolean };
+  /**
+   * RandAugment rand-m5-n3-mstd0.5 (METHOD.md), horizontal flip, random erasing; all off = the images as
+   * they are. `randAugmentOptions` changes RandAugment's recipe (SFEW's preset: rand-m3-n5-mstd0.5).
+   */
+  augment: {
+    randAugment: boolean;
+    flip: boolean;
+    erasing: boolean;
+    randAugmentOptions?: { n?: number; m?: number; mstd?: number };
+  };
   /** reshuffle the training set every epoch (false: file order, for trace parity with PyTorch) */
   shuffle: boolean;
   /** fraction of training labels flipped per class (Table 4 protocol) */
@@ -107,10 +128,10 @@ export const DEFAULT_CONFIG: TrainConfig = {
   lrGamma: 0.9,
   threshold: 0.7,
   beta: 3,
-  minWeight: 0.2,
-  maxWeight: 1,
-  margin: 0.07,
-  tops: 0.7,
+  minWeight: NORMALIZE_ATTENTION_DEFAULTS.minWeight,
+  maxWeight: NORMALIZE_ATTENTION_DEFAULTS.maxWeight,
+  margin: RANK_REGULARIZATION_DEFAULTS.margin,
+  tops: RANK_REGULARIZATION_DEFAULTS.tops,
   thresholdRows: "paper",
   detachTargets: false,
   freezeStem: "auto",
@@ -131,43 +152,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   synth: { seed: 0, trainSize: 2100, testSize: 700, annotators: 10, ambiguousFraction: 0.5, difficulty: "normal" },
 };
 
-/**
- * SynthFER's preset, sized so that `deno task train` finishes in minutes on 2 CPU cores:
- * a ResNet-18 narrowed to width 16 (1.39 M parameters for the whole dual-branch model) at
- * 48x48, 20 epochs. The network starts from random weights (the paper's starts from
- * MS-Celeb-1M), so its auxiliary branch needs several epochs before its label
- * distributions are worth fusing: beta is stretched to 10 (the paper: 3 for RAF-DB, 5 for
- * AffectNet and SFEW), which keeps the cross-entropy weight at 1 for the first 10 epochs
- * and ramps the KL term in slowly; t = 0.5 as for the ambiguous AffectNet and SFEW
- * (half of SynthFER's faces are blends). See the README's comparison with the baseline.
- */
-export const SYNTH_PRESET: Layer = {
-  width: 16,
-  imageSize: 48,
-  epochs: 20,
-  threshold: 0.5,
-  beta: 10,
-  augment: { randAugment: false },
-};
-
-/**
- * Published hyper-parameters per data set (METHOD.md, paper 4.2 and the official code),
- * applied unless the user sets them: RAF-DB t = 0.7, beta = 3; AffectNet-7 and SFEW t = 0.5,
- * beta = 5; batch 64 (SFEW 16); AffectNet's class-balanced epochs (CustomDownSampler); SFEW's
- * TenCrop of 224 crops from faces resized to 256. The input size stays METHOD.md's default
- * 100 for the others (the official code resizes RAF-DB and AffectNet up to 224:
- * `--image-size 224`). FER2013, FERPlus and ImageFolder trees have no published Ada-DF
- * recipe: they take RAF-DB's.
- */
-export const DATASET_PRESETS: Record<DatasetName, Layer> = {
-  "synth": SYNTH_PRESET,
-  "raf-db": { threshold: 0.7, beta: 3, batchSize: 64 },
-  "affectnet": { threshold: 0.5, beta: 5, batchSize: 64, balancedSampling: true },
-  "sfew": { threshold: 0.5, beta: 5, batchSize: 16, imageSize: 224, tenCrop: true },
-  "fer2013": { threshold: 0.7, beta: 3, batchSize: 64 },
-  "ferplus": { threshold: 0.7, beta: 3, batchSize: 64 },
-  "folder": { threshold: 0.7, beta: 3, batchSize: 64 },
-};
+// The presets (SynthFER, each data set, the notebooks') are in lib/config/presets.ts.
 
 /** A configuration problem; the message names the field, the value and what was expected. */
 export class ConfigError extends RangeError {
@@ -186,7 +171,7 @@ export function resolveConfig(...layers: Layer[]): TrainConfig {
     throw new ConfigError(`dataset must be one of ${DATASETS.join(", ")}, got '${dataset}'`);
   }
   let cfg: TrainConfig = structuredClone(DEFAULT_CONFIG);
-  for (const layer of [DATASET_PRESETS[dataset] as Layer, ...layers]) {
+  for (const layer of [structuredClone(DATASET_PRESETS[dataset]), ...layers]) {
     for (const key of Object.keys(layer) as (keyof Layer)[]) {
       if (!(key in DEFAULT_CONFIG)) {
         throw new ConfigError(
@@ -257,6 +242,19 @@ export function validateConfig(c: TrainConfig): void {
   );
   for (const k of ["randAugment", "flip", "erasing"] as const) {
     check(typeof c.augment[k] === "boolean", `augment.${k} must be true or false, got ${c.augment[k]}`);
+  }
+  const ra = c.augment.randAugmentOptions;
+  if (ra !== undefined) {
+    check(typeof ra === "object" && ra !== null, `augment.randAugmentOptions must be an object {n, m, mstd}`);
+    for (const key of Object.keys(ra)) {
+      check(["n", "m", "mstd"].includes(key), `augment.randAugmentOptions.${key} is unknown; expected n, m or mstd`);
+    }
+    check(ra.n === undefined || isInt(ra.n, 0), `augment.randAugmentOptions.n must be an integer >= 0, got ${ra.n}`);
+    check(ra.m === undefined || inRange(ra.m, 0, 10), `augment.randAugmentOptions.m must be in [0, 10], got ${ra.m}`);
+    check(
+      ra.mstd === undefined || inRange(ra.mstd, 0, Infinity),
+      `augment.randAugmentOptions.mstd must be a number >= 0, got ${ra.mstd}`,
+    );
   }
   check(typeof c.shuffle === "boolean", `shuffle must be true or false, got ${c.shuffle}`);
   check(typeof c.miningAugment === "boolean", `miningAugment must be true or false, got ${c.miningAugment}`);

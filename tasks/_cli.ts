@@ -1,5 +1,6 @@
 /** Shared pieces of the command-line shells: strict flag parsing and one-line errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { flagValue } from "../lib/config/flags.ts";
 
 /** Bad usage or bad input: printed as one `error:` line, exit code 2. */
 export class UsageError extends Error {
@@ -82,22 +83,22 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(ar
   }
 }
 
-/** A number flag: the whole string must be a finite number. */
+/** A number flag: the whole string must be a finite number (read as the flag table reads it). */
 export function numberFlag(name: string, value: string | undefined, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const x = Number(value);
-  if (value.trim() === "" || !Number.isFinite(x) || (integer && !Number.isInteger(x))) {
-    throw new UsageError(`--${name} expects ${integer ? "an integer" : "a number"}, got '${value}'`);
-  }
-  return x;
+  return asUsage(() => flagValue({ name, kind: integer ? "integer" : "number" }, value) as number | undefined);
 }
 
 /** A true/false flag. */
 export function boolFlag(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UsageError(`--${name} expects true or false, got '${value}'`);
+  return asUsage(() => flagValue({ name, kind: "boolean" }, value) as boolean | undefined);
+}
+
+function asUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** A terminal progress bar on stderr, updated in place on a TTY and once per phase otherwise. */

@@ -7,6 +7,7 @@
 import type { BenchReport } from "../lib/train/bench.ts";
 import type { PipelineBenchResult } from "../lib/data/pipeline_bench.ts";
 import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
+import { BACKENDS } from "../lib/backend/names.ts";
 
 const HELP = `Measure Ada-DF training and inference speed.
 
@@ -66,10 +67,11 @@ async function main(args: string[]) {
   if (blas !== "auto" && blas !== "off") throw new UsageError(`--blas must be auto or off, got '${blas}'`);
   const backend = (v.backend as string | undefined) ?? "auto";
 
-  const { initBackend, BACKENDS } = await import("../lib/backend/backend.ts");
   if (!(BACKENDS as readonly string[]).includes(backend)) {
     throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
+
+  const { initBackend } = await import("../lib/backend/backend.ts");
   const { benchmark } = await import("../lib/train/bench.ts");
   const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads, blas });
   const { nativeKernelsBlas } = await import("../lib/backend/native_kernels.ts");

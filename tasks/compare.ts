@@ -6,17 +6,20 @@
  */
 import { join } from "node:path";
 import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
+import { MODES } from "../lib/config.ts";
+import { parseTrainArgs } from "./train.ts";
 
 const HELP = `Compare modes over seeds (README's Ada-DF vs baseline table).
 
 Usage: deno task compare [--seeds 1,2,3] [--modes adadf,baseline] [--parallel N] [--out DIR] [-- train flags...]
 
   --seeds LIST     training seeds (default 1,2,3); the data set is the same for all
-  --modes LIST     modes to compare (default adadf,baseline)
+  --modes LIST     modes to compare, of ${MODES.join(", ")} (default adadf,baseline)
   --parallel N     runs at once (default 1; the wasm backend uses one core per run,
                    but parallel runs slow each other, so times are only comparable at 1)
   --out DIR        folder for the runs and compare.json (default runs/compare-<time>)
-  Flags after -- go to every 'deno task train' run (e.g. -- --epochs 20).`;
+  Flags after -- go to every 'deno task train' run (e.g. -- --epochs 20); they are
+  checked first, as train checks them (deno task train --help).`;
 
 interface RunResult {
   mode: string;
@@ -49,12 +52,16 @@ async function main(args: string[]) {
   const seeds = (values.seeds ?? "1,2,3").split(",").map((s) => numberFlag("seeds", s, true)!);
   const modes = (values.modes ?? "adadf,baseline").split(",");
   for (const m of modes) {
-    if (!["adadf", "baseline", "class", "label"].includes(m)) throw new UsageError(`--modes: unknown mode '${m}'`);
+    if (!(MODES as readonly string[]).includes(m)) throw new UsageError(`--modes: unknown mode '${m}'`);
   }
   const parallel = numberFlag("parallel", values.parallel ?? "1", true)!;
   if (parallel < 1) throw new UsageError(`--parallel must be >= 1, got ${parallel}`);
   const out = values.out ?? join("runs", `compare-${new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19)}`);
   const jobs = modes.flatMap((mode) => seeds.map((seed) => ({ mode, seed })));
+  // every run's flags resolved as train resolves them, so that a bad one is one error: line now
+  for (const { mode, seed } of jobs) {
+    parseTrainArgs(["--mode", mode, "--seed", String(seed), "--out", join(out, `${mode}-s${seed}`), ...trainFlags]);
+  }
   const results: RunResult[] = [];
   const train = new URL("./train.ts", import.meta.url).pathname;
   let next = 0;

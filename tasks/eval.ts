@@ -1,32 +1,10 @@
 /** `deno task eval`: accuracy, per-class accuracy and the confusion matrix of a trained model on a test split. */
-import { boolFlag, modelSourceFlags, numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
-import { ConfigError, DATASETS, resolveConfig, type TrainConfig } from "../lib/config.ts";
+import { modelSourceFlags, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
+import { ConfigError, type Layer, resolveConfig, type TrainConfig } from "../lib/config.ts";
+import { flagOptions, flagsToLayer, helpText, pickFlags } from "../lib/config/flags.ts";
 
-const HELP = `Evaluate a trained Ada-DF model (target branch) on a data set's test split.
-
-Usage: deno task eval (--run DIR | --weights FILE) [dataset flags] [--json]
-
-  --run DIR                a run folder: its config.json decides the data set, input size and TenCrop
-                           unless the flags below override them
-  --which last|best        which weights of the run (default last: weights_last.safetensors)
-  --weights FILE           a weights file instead: a run's weights_*.safetensors, a toolkit export, or an
-                           official Ada-DF checkpoint (.pth.tar; its input size defaults to the code's 224)
-  --checkpoint-classes raf-db|affectnet|sfew   the data set an official checkpoint was trained on, whose
-                           own class order its outputs follow (default: --dataset if affectnet or sfew, else raf-db)
-  --dataset ${DATASETS.join("|")}   (default: the run's, else synth)
-  --data-path DIR          where the data set lies (default: the run's)
-  --image-size S           the model's input size (default: the run's or the file's record)
-  --ten-crop true|false    mean of the ten crops' logits at test time (default true for sfew)
-  --cache memory|disk|auto   --affectnet-classes 7|8
-  --batch-size N           images per forward pass (default 64)
-  --backend auto|tensorflow|webgpu|wasm|cpu
-  --json                   print {accuracy, perClassAccuracy, confusion, count, dataset, weights, ...}
-  --quiet                  no progress bar
-  -h, --help
-
-Exit codes: 0 done, 2 bad usage or input (one 'error:' line), 1 failure while running.`;
-
-const STRING_FLAGS = [
+/** eval's flags: its own, then the data-set flags of the table (lib/config/flags.ts) with eval's meaning. */
+export const EVAL_FLAGS = pickFlags([
   "run",
   "which",
   "weights",
@@ -39,26 +17,67 @@ const STRING_FLAGS = [
   "affectnet-classes",
   "batch-size",
   "backend",
-];
+  "json",
+  "quiet",
+  "help",
+], {
+  "run": {
+    kind: "string",
+    value: "DIR",
+    help: "a run folder: its config.json decides the data set, input size and TenCrop\n" +
+      "unless the flags below override them",
+  },
+  "which": {
+    kind: "string",
+    value: "last|best",
+    help: "which weights of the run (default last: weights_last.safetensors)",
+  },
+  "weights": {
+    kind: "string",
+    value: "FILE",
+    help: "a weights file instead: a run's weights_*.safetensors, a toolkit export, or an\n" +
+      "official Ada-DF checkpoint (.pth.tar; its input size defaults to the code's 224)",
+  },
+  "checkpoint-classes": {
+    kind: "string",
+    value: "raf-db|affectnet|sfew",
+    help: "the data set an official checkpoint was trained on, whose\n" +
+      "own class order its outputs follow (default: --dataset if affectnet or sfew, else raf-db)",
+  },
+  "dataset": { help: "(default: the run's, else synth)" },
+  "data-path": { help: "where the data set lies (default: the run's)" },
+  "image-size": { help: "the model's input size (default: the run's or the file's record)" },
+  "ten-crop": { help: "mean of the ten crops' logits at test time (default true for sfew)" },
+  "cache": { help: "where decoded faces live (default: the run's, else auto)" },
+  "affectnet-classes": { help: "AffectNet-7 or 8 (default: the run's, else 7)" },
+  "batch-size": { help: "images per forward pass (default 64)", showDefault: undefined },
+  "backend": { help: "", showDefault: undefined },
+  "json": { kind: "switch", help: "print {accuracy, perClassAccuracy, confusion, count, dataset, weights, ...}" },
+});
 
-/** The data-set part of a configuration: the run's (unless --dataset names another), then the flags. */
-function evalConfig(
+const HELP = helpText({
+  title: "Evaluate a trained Ada-DF model (target branch) on a data set's test split.",
+  usage: "deno task eval (--run DIR | --weights FILE) [dataset flags] [--json]",
+  flags: EVAL_FLAGS,
+});
+
+/**
+ * The data-set part of a configuration: the run's (unless --dataset names another), then the
+ * flags (`run` undefined: the flags alone, to check them before the heavy imports).
+ */
+export function evalConfig(
   run: TrainConfig | undefined,
   v: Record<string, string | boolean | undefined>,
   modelSize: number | undefined,
 ): TrainConfig {
-  const s = (k: string) => v[k] as string | undefined;
-  const flags: Record<string, unknown> = {
-    dataset: s("dataset"),
-    dataPath: s("data-path"),
-    imageSize: numberFlag("image-size", s("image-size"), true) ?? modelSize,
-    tenCrop: boolFlag("ten-crop", s("ten-crop")),
-    cache: s("cache"),
-    affectnetClasses: numberFlag("affectnet-classes", s("affectnet-classes"), true),
-    batchSize: numberFlag("batch-size", s("batch-size"), true),
-    backend: s("backend"),
-  };
-  for (const k of Object.keys(flags)) if (flags[k] === undefined) delete flags[k];
+  let flags: Layer;
+  try {
+    flags = flagsToLayer(EVAL_FLAGS, v);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (flags.imageSize === undefined && modelSize !== undefined) flags.imageSize = modelSize;
   let base: Record<string, unknown> = {};
   if (run !== undefined) {
     const same = flags.dataset === undefined || flags.dataset === run.dataset;
@@ -87,13 +106,7 @@ function evalConfig(
 }
 
 async function main(args: string[]) {
-  const options = Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: "string" as const }]));
-  const parsed = parseFlags(args, {
-    ...options,
-    json: { type: "boolean" },
-    quiet: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
+  const parsed = parseFlags(args, flagOptions(EVAL_FLAGS));
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v.help) return console.log(HELP);
   if (parsed.positionals.length > 0) {

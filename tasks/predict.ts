@@ -1,48 +1,87 @@
 /** `deno task predict`: per-image class distributions, attention and logits of a trained model. */
-import { modelSourceFlags, numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
-import { type BackendName, BACKENDS } from "../lib/backend/backend.ts";
+import { modelSourceFlags, parseFlags, runTask, UsageError } from "./_cli.ts";
+import { type BackendName, BACKENDS } from "../lib/backend/names.ts";
+import { flagHelp, flagOptions, flagValue, pickFlags } from "../lib/config/flags.ts";
+
+/** predict's flags: its own and the shared ones of the flag table (lib/config/flags.ts), with predict's meaning. */
+const PREDICT_FLAGS = pickFlags(
+  [
+    "run",
+    "which",
+    "weights",
+    "checkpoint-classes",
+    "ten-crop",
+    "npy",
+    "image-size",
+    "batch-size",
+    "backend",
+    "json",
+    "help",
+  ],
+  {
+    "run": {
+      kind: "string",
+      value: "DIR",
+      help: "a run folder (its weights_last.safetensors; --which best for weights_best)",
+    },
+    "which": { kind: "string", value: "last|best", help: "" },
+    "weights": {
+      kind: "string",
+      value: "FILE",
+      help: "a run's weights_*.safetensors, a toolkit export, or an official Ada-DF checkpoint",
+    },
+    "checkpoint-classes": {
+      kind: "string",
+      value: "raf-db|affectnet|sfew",
+      help: "the data set an official checkpoint was trained on, whose own\n" +
+        "class order its outputs follow (default raf-db); outputs are always in the order above",
+    },
+    "ten-crop": {
+      help: "the mean over ten crops of the face resized to 256/224 of the input size, as the\n" +
+        "official code tests SFEW (default: the run's setting; false for a weights file)",
+    },
+    "npy": {
+      kind: "string",
+      value: "FILE",
+      help: "a float32 batch in PyTorch layout (N, 3, H, W), already normalised: fed unchanged",
+    },
+    "image-size": {
+      help: "input size for IMAGE files (default: the run's or the file's record; an official\ncheckpoint 224)",
+    },
+    "batch-size": { help: "images per forward pass (default 64)", showDefault: undefined },
+    "backend": { help: "", showDefault: undefined },
+    "json": {
+      kind: "switch",
+      help: 'print {"classes": [...], "rows": [{"image", "targetLogits", "auxLogits",\n' +
+        '"attention", "attentionAux", "attentionTarget", "probabilities"}, ...]}\n' +
+        '(--npy rows have no "image"); attention = (w_aux + w_tar) / 2, the official\n' +
+        "forward's third output; all three are null for a plain network (--mode baseline)",
+    },
+  },
+);
 
 const HELP = `Predict with a trained Ada-DF model (target branch): per image the 7-class distribution
 (softmax of the target logits), the most likely class, the attention weights and both branches' logits.
 
 Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [--json]
 
-  --run DIR            a run folder (its weights_last.safetensors; --which best for weights_best)
-  --which last|best
-  --weights FILE       a run's weights_*.safetensors, a toolkit export, or an official Ada-DF checkpoint
-  --checkpoint-classes raf-db|affectnet|sfew   the data set an official checkpoint was trained on, whose own
-                       class order its outputs follow (default raf-db); outputs are always in the order above
-  IMAGE...             aligned face images (JPEG, PNG, ...): resized to the model's input size and
-                       normalised as in training (ImageNet mean/std), no augmentation
-  --ten-crop true|false  the mean over ten crops of the face resized to 256/224 of the input size, as the
-                       official code tests SFEW (default: the run's setting; false for a weights file)
-  --npy FILE           a float32 batch in PyTorch layout (N, 3, H, W), already normalised: fed unchanged
-  --image-size S       input size for IMAGE files (default: the run's or the file's record; an official
-                       checkpoint 224)
-  --batch-size N       images per forward pass (default 64)
-  --backend auto|tensorflow|webgpu|wasm|cpu
-  --json               print {"classes": [...], "rows": [{"image", "targetLogits", "auxLogits",
-                       "attention", "attentionAux", "attentionTarget", "probabilities"}, ...]}
-                       (--npy rows have no "image"); attention = (w_aux + w_tar) / 2, the official
-                       forward's third output; all three are null for a plain network (--mode baseline)
-  -h, --help
+  IMAGE...                 aligned face images (JPEG, PNG, ...): resized to the model's input size and
+                           normalised as in training (ImageNet mean/std), no augmentation
+${flagHelp(PREDICT_FLAGS)}
 
 Exit codes: 0 done, 2 bad usage or input (one 'error:' line naming the file), 1 failure while running.`;
 
+/** A shared flag's value, read by its kind in the table (`--batch-size expects an integer, got 'x'`). */
+function flag(v: Record<string, string | boolean | undefined>, name: string) {
+  try {
+    return flagValue(PREDICT_FLAGS.find((f) => f.name === name)!, v[name]);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 async function main(args: string[]) {
-  const parsed = parseFlags(args, {
-    run: { type: "string" },
-    which: { type: "string" },
-    weights: { type: "string" },
-    "checkpoint-classes": { type: "string" },
-    npy: { type: "string" },
-    "image-size": { type: "string" },
-    "ten-crop": { type: "string" },
-    "batch-size": { type: "string" },
-    backend: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
+  const parsed = parseFlags(args, flagOptions(PREDICT_FLAGS));
   const v = parsed.values as Record<string, string | boolean | undefined>;
   if (v.help) return console.log(HELP);
   const images = parsed.positionals;
@@ -50,21 +89,18 @@ async function main(args: string[]) {
   if ((images.length > 0) === (v.npy !== undefined)) {
     throw new UsageError("give image files or --npy FILE, one of the two (see --help)");
   }
-  const flagSize = numberFlag("image-size", v["image-size"] as string | undefined, true);
+  const flagSize = flag(v, "image-size") as number | undefined;
   if (flagSize !== undefined && !(flagSize >= 16 && flagSize <= 1024)) {
     throw new UsageError(`--image-size must be in [16, 1024], got ${flagSize}`);
   }
-  const tenCropFlag = v["ten-crop"] as string | undefined;
-  if (tenCropFlag !== undefined && tenCropFlag !== "true" && tenCropFlag !== "false") {
-    throw new UsageError(`--ten-crop expects true or false, got '${tenCropFlag}'`);
-  }
+  const tenCropFlag = flag(v, "ten-crop") as boolean | undefined;
   if (tenCropFlag !== undefined && v.npy !== undefined) {
     throw new UsageError("--ten-crop is for image files; an --npy batch is fed unchanged");
   }
   if (flagSize !== undefined && v.npy !== undefined) {
     throw new UsageError("--image-size is for image files; an --npy batch has its own size");
   }
-  const batchSize = numberFlag("batch-size", v["batch-size"] as string | undefined, true) ?? 64;
+  const batchSize = (flag(v, "batch-size") as number | undefined) ?? 64;
   if (batchSize < 1) throw new UsageError(`--batch-size must be >= 1, got ${batchSize}`);
   const backend = (v.backend as string | undefined) ?? "auto";
   if (!BACKENDS.includes(backend as BackendName)) {
@@ -119,7 +155,7 @@ async function main(args: string[]) {
     let x: Float32Array;
     let size: number;
     const tenCrop = npy === undefined &&
-      (tenCropFlag !== undefined ? tenCropFlag === "true" : model.runConfig?.tenCrop === true);
+      (tenCropFlag !== undefined ? tenCropFlag : model.runConfig?.tenCrop === true);
     if (npy !== undefined) {
       size = npy.shape[2];
       x = nchwToNhwc(npy.data, npy.shape);

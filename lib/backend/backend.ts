@@ -18,6 +18,7 @@ import { loadOpenBlas } from "./openblas.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 import { installWasmThreads, stopWasmThreads } from "./wasm_threads.ts";
 import { useFastWebgpuKernels } from "./webgpu_kernels.ts";
+import { type BackendName, BACKENDS } from "./names.ts";
 
 /**
  * On webgpu, BatchNorm's channel sums, the global pool and max-pool avoid TF.js's reduction
@@ -42,8 +43,8 @@ export const WASM_BLAS_LAYER_KERNELS: LayerKernels = {
   maxPool: "native",
 };
 
-export const BACKENDS = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const;
-export type BackendName = typeof BACKENDS[number];
+// the names live in a TF-free module so that flag parsing can check them without TF.js
+export { type BackendName, BACKENDS } from "./names.ts";
 
 /** Which backend runs and why it was chosen. */
 export interface BackendChoice {

@@ -22,19 +22,10 @@ import { labelDistribution } from "./label_distribution.ts";
 import { lossWeights } from "./loss_weights.ts";
 import { NORMALIZE_ATTENTION_DEFAULTS, normalizeAttention } from "./normalize_attention.ts";
 import { RANK_REGULARIZATION_DEFAULTS, rankRegularization } from "./rank_regularization.ts";
+import { TRAIN_MODES, type TrainMode } from "./defaults.ts";
 
-/**
- * What the loss trains (the paper's Table 2 ablation):
- * - `"adadf"`: the full method, `L = L_RR + a1 * L_ce + a2 * L_kld` with the fused target.
- * - `"baseline"`: cross-entropy of the target logits only (`L = CE(tarLogits, y)`). The
- *   paper's baseline trains a plain ResNet (`AdaDfNet` with `variant: "plain"`: no attention
- *   head, no auxiliary branch), whose `auxLogits` and `tarLogits` are the same plain logits
- *   `fc(f)`; on the dual-branch network this loss would still train the target branch's
- *   attention gate, so training builds the plain network for this mode.
- * - `"class"`: auxiliary branch by CE, target branch by KL to `d_class[y]` alone (w = 1), no RR.
- * - `"label"`: auxiliary branch by CE, target branch by KL to `d_label` alone (w = 0), no RR.
- */
-export type TrainMode = "adadf" | "baseline" | "class" | "label";
+// the modes and their meaning: lib/method/defaults.ts
+export type { TrainMode } from "./defaults.ts";
 
 /** The tensors of one batch. */
 export interface AdaDfLossInputs {
@@ -103,8 +94,6 @@ export interface AdaDfLossParts {
   w: tf.Tensor2D;
 }
 
-const MODES: readonly TrainMode[] = ["adadf", "baseline", "class", "label"];
-
 /**
  * The Ada-DF loss of one batch (train.py's train(), per batch):
  * 1. `d_label = softmax(auxLogits)` (eq. 1-2); `L_ce = CE(auxLogits, y)` (eq. 3);
@@ -152,8 +141,8 @@ export function adaDfLoss(inputs: AdaDfLossInputs, options: AdaDfLossOptions): A
   assertLabelTensor(labels, n, c);
 
   const mode = options.mode ?? "adadf";
-  if (!MODES.includes(mode)) {
-    throw new RangeError(`mode must be one of ${MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  if (!(TRAIN_MODES as readonly string[]).includes(mode)) {
+    throw new RangeError(`mode must be one of ${TRAIN_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
   }
   const detach = options.detachTargets ?? false;
   if (typeof detach !== "boolean") throw new TypeError(`detachTargets must be a boolean, got ${String(detach)}`);

@@ -65,4 +65,5 @@ export type { ClassDistributions, MineClassDistributionsOptions, ThresholdRows }
 export { attentionStatistics } from "./attention_statistics.ts";
 export type { AttentionStatistics } from "./attention_statistics.ts";
 export { adaDfLoss } from "./adadf_loss.ts";
+export { TRAIN_MODES } from "./defaults.ts";
 export type { AdaDfLossInputs, AdaDfLossOptions, AdaDfLossParts, TrainMode } from "./adadf_loss.ts";

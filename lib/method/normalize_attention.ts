@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertColumn, assertWeightRange } from "./_validate.ts";
+import { NORMALIZE_ATTENTION_DEFAULTS } from "./defaults.ts";
 
 /** Options of {@linkcode normalizeAttention}. */
 export interface NormalizeAttentionOptions {
@@ -13,8 +14,7 @@ export interface NormalizeAttentionOptions {
   maxWeight?: number;
 }
 
-/** Defaults of {@linkcode NormalizeAttentionOptions} (train.py `--min_weight 0.2 --max_weight 1.0`). */
-export const NORMALIZE_ATTENTION_DEFAULTS = { minWeight: 0.2, maxWeight: 1 } as const;
+export { NORMALIZE_ATTENTION_DEFAULTS } from "./defaults.ts";
 
 /** Smallest denominator max - min; guards a batch whose weights are all equal. */
 export const NORMALIZE_ATTENTION_EPSILON = 1e-12;

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertColumn, assertFinite, assertInRange } from "./_validate.ts";
+import { RANK_REGULARIZATION_DEFAULTS } from "./defaults.ts";
 
 /** Options of {@linkcode rankRegularization}. */
 export interface RankRegularizationOptions {
@@ -19,8 +20,7 @@ export interface RankRegularizationOptions {
   batchSize?: number;
 }
 
-/** Defaults of {@linkcode RankRegularizationOptions} (train.py `--tops 0.7 --margin_1 0.07`). */
-export const RANK_REGULARIZATION_DEFAULTS = { tops: 0.7, margin: 0.07 } as const;
+export { RANK_REGULARIZATION_DEFAULTS } from "./defaults.ts";
 
 /**
  * Rank regularisation, eq. 9-10, ported from train.py:

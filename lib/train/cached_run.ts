@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utim
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Layer, resolveConfig, type TrainConfig, validateConfig } from "../config.ts";
+import { NOTEBOOK_LAYER, resolveConfig, type TrainConfig, validateConfig } from "../config.ts";
 import { resumeTraining, type RunOptions, runTraining } from "./run.ts";
 
 /** Bump when the run folder format or the training changes so much that old cached runs must not be reused. */
@@ -28,27 +28,8 @@ export const CACHE_FORMAT = 1;
 /** The default cache folder, `<repo>/runs/cache`, resolved from this file (not from the working directory). */
 export const DEFAULT_CACHE_ROOT: string = fileURLToPath(new URL("../../runs/cache/", import.meta.url));
 
-/**
- * The notebooks' configuration: SynthFER with 980 + 350 faces at 40x40 (half of them
- * blends, so there are ambiguous faces to track), a ResNet-18 narrowed to width 8, 12
- * epochs. beta = 4 brings the KL term in fully from epoch 4; with t = 0.5 (SynthFER's
- * preset) about half of the classes are mined by the last epoch and the others keep the
- * threshold row, so Fig. 4 shows both kinds of rows. An Ada-DF run and a baseline run
- * together take about 4 minutes on 2 busy CPU cores (wasm backend).
- */
-export const NOTEBOOK_LAYER: Layer = {
-  dataset: "synth",
-  mode: "adadf",
-  width: 8,
-  imageSize: 40,
-  epochs: 12,
-  batchSize: 32,
-  threshold: 0.5,
-  beta: 4,
-  trackedSamples: 8,
-  backend: "auto",
-  synth: { trainSize: 980, testSize: 350, difficulty: "easy", ambiguousFraction: 0.5 },
-};
+/** The notebooks' configuration layer; its values live with the other presets in lib/config/presets.ts. */
+export { NOTEBOOK_LAYER };
 
 /** {@linkcode NOTEBOOK_LAYER} resolved over the defaults and SynthFER's preset. */
 export const NOTEBOOK_PRESET: TrainConfig = resolveConfig(NOTEBOOK_LAYER);

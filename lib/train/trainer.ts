@@ -270,10 +270,8 @@ export async function trainAdaDf(
   // TenCrop (SFEW): S is the decoded side (256 for 224 crops), the crops are the input
   const tenCrop = cfg.tenCrop ? cfg.imageSize : undefined;
   const crops = tenCrop === undefined ? 1 : 10;
-  // SFEW's official loader: rand-m3-n5-mstd0.5 on every crop (others: rand-m5-n3-mstd0.5)
-  const augment: AugmentOptions = cfg.dataset === "sfew"
-    ? { ...cfg.augment, randAugmentOptions: { n: 5, m: 3, mstd: 0.5 } }
-    : cfg.augment;
+  // the recipe is the config's (SFEW's preset carries its rand-m3-n5-mstd0.5, lib/config/presets.ts)
+  const augment: AugmentOptions = cfg.augment;
   const root = new Prng(cfg.seed);
   const shufflePrng = root.fork();
   const augPrng = root.fork();

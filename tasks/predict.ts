@@ -111,24 +111,19 @@ async function main(args: string[]) {
     if (!json) console.error(m);
   };
 
-  const { decodeNpy } = await import("../lib/util/files.ts");
-  // read the inputs' shape before loading the model (bad input first)
+  const { InputFileError, readNpyFile } = await import("../lib/util/files.ts");
+  // read the inputs' shape before loading the model (bad input first): a regular file under a size cap
   let npy: { data: Float32Array; shape: number[] } | undefined;
   if (v.npy !== undefined) {
     const path = v.npy as string;
-    let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(path);
+      npy = readNpyFile(path, { what: "--npy" });
     } catch (e) {
-      throw new UsageError(`--npy ${path} cannot be read: ${(e as Error).message.split("\n")[0]}`);
-    }
-    try {
-      npy = decodeNpy(bytes);
-    } catch (e) {
+      if (e instanceof InputFileError) throw new UsageError(e.message);
       throw new UsageError(`--npy ${path}: ${(e as Error).message.split("\n")[0]}`);
     }
     const s = npy.shape;
-    if (s.length !== 4 || s[1] !== 3 || s[2] !== s[3]) {
+    if (s.length !== 4 || s[0] < 1 || s[1] !== 3 || s[2] !== s[3] || s[2] < 1) {
       throw new UsageError(`--npy ${path} has shape (${s.join(", ")}); expected (N, 3, S, S), PyTorch's layout`);
     }
   } else {

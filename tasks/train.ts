@@ -1,5 +1,6 @@
 /** `deno task train`: train Ada-DF (or an ablation) and write a run folder. See --help. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { InputFileError, readJsonFileSync } from "../lib/util/files.ts";
 import { parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, type Layer, resolveConfig, type TrainConfig } from "../lib/config.ts";
 import { flagOptions, flagsToLayer, helpText, TRAIN_FLAGS } from "../lib/config/flags.ts";
@@ -33,9 +34,10 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     const path = values.config as string;
     if (!existsSync(path)) throw new UsageError(`--config file ${path} does not exist`);
     try {
-      fileLayer = JSON.parse(readFileSync(path, "utf8"));
+      fileLayer = readJsonFileSync(path, { what: "--config file" }) as Layer; // a regular file under a size cap
     } catch (e) {
-      throw new UsageError(`--config file ${path} is not valid JSON (${(e as Error).message})`);
+      if (e instanceof InputFileError) throw new UsageError(e.message);
+      throw e;
     }
     if (typeof fileLayer !== "object" || fileLayer === null || Array.isArray(fileLayer)) {
       throw new UsageError(`--config file ${path} must hold a JSON object of configuration keys`);

@@ -3,7 +3,8 @@
  * KL(P || Q) and, with --labels, the leave-one-out 10-NN class accuracy in the embedding, and
  * writes {"embedding": [[x, y], ...], "kl": K, "seconds": T[, "knnAccuracy": A]} to --out.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { InputFileError, readJsonFileSync } from "../lib/util/files.ts";
 import { basename, dirname, extname, resolve } from "node:path";
 import { numberFlag, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 
@@ -27,16 +28,11 @@ Usage: deno task tsne FEATURES.(json|npy) --out FILE.json [--engine fast|tsne-js
 
 /** Reads a JSON file or throws a UsageError naming it. */
 function readJson(path: string, what: string): unknown {
-  let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    return readJsonFileSync(path, { what }); // a regular file under a size cap
   } catch (e) {
+    if (e instanceof InputFileError) throw new UsageError(e.message);
     throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message.split("\n")[0]}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${path} is not valid JSON: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 
@@ -44,18 +40,13 @@ function readJson(path: string, what: string): unknown {
 async function readFeatures(path: string): Promise<{ data: Float32Array; shape: [number, number] }> {
   const ext = extname(path).toLowerCase();
   if (ext === ".npy") {
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (e) {
-      throw new UsageError(`cannot read features ${path}: ${(e as Error).message.split("\n")[0]}`);
-    }
-    const { decodeNpy } = await import("../lib/util/files.ts");
+    const { InputFileError, readNpyFile } = await import("../lib/util/files.ts");
     let npy;
     try {
-      npy = decodeNpy(bytes);
+      npy = readNpyFile(path, { what: "features" }); // a regular file under a size cap
     } catch (e) {
-      throw new UsageError(`${path}: ${(e as Error).message}`);
+      if (e instanceof InputFileError) throw new UsageError(e.message);
+      throw new UsageError(`${path}: ${(e as Error).message.split("\n")[0]}`);
     }
     if (npy.shape.length !== 2) {
       throw new UsageError(`${path}: expected a 2-D array [N, D], got shape (${npy.shape.join(", ")})`);

@@ -172,13 +172,7 @@ export function resolveConfig(...layers: Layer[]): TrainConfig {
   }
   let cfg: TrainConfig = structuredClone(DEFAULT_CONFIG);
   for (const layer of [structuredClone(DATASET_PRESETS[dataset]), ...layers]) {
-    for (const key of Object.keys(layer) as (keyof Layer)[]) {
-      if (!(key in DEFAULT_CONFIG)) {
-        throw new ConfigError(
-          `unknown configuration key '${key}'; expected one of ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
-        );
-      }
-    }
+    checkLayerKeys(layer);
     cfg = {
       ...cfg,
       ...(layer as Partial<TrainConfig>),
@@ -189,6 +183,44 @@ export function resolveConfig(...layers: Layer[]): TrainConfig {
   validateConfig(cfg);
   return cfg;
 }
+
+/**
+ * Every key of a layer must be a configuration key of its own (not an inherited name such as
+ * `toString` or `constructor`), and the nested `synth` and `augment` must be objects of known keys.
+ */
+function checkLayerKeys(layer: Layer): void {
+  if (layer === null || typeof layer !== "object" || Array.isArray(layer)) {
+    throw new ConfigError(
+      `a configuration layer must be an object of configuration keys, got ${JSON.stringify(layer)}`,
+    );
+  }
+  const nested: Record<string, readonly string[]> = {
+    synth: Object.keys(DEFAULT_CONFIG.synth),
+    augment: [...Object.keys(DEFAULT_CONFIG.augment), "randAugmentOptions"],
+  };
+  for (const key of Object.keys(layer)) {
+    if (!Object.hasOwn(DEFAULT_CONFIG, key)) {
+      throw new ConfigError(
+        `unknown configuration key '${key}'; expected one of ${Object.keys(DEFAULT_CONFIG).join(", ")}`,
+      );
+    }
+    const known = nested[key];
+    if (known === undefined) continue;
+    const value = (layer as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new ConfigError(`${key} must be an object of ${known.join(", ")}, got ${JSON.stringify(value)}`);
+    }
+    for (const sub of Object.keys(value)) {
+      if (!known.includes(sub)) {
+        throw new ConfigError(`unknown configuration key '${key}.${sub}'; expected one of ${known.join(", ")}`);
+      }
+    }
+  }
+}
+
+/** Largest seed: the PRNG takes 32-bit seeds, so a larger one would wrap onto another seed's weights. */
+export const MAX_SEED = 2 ** 32 - 1;
 
 function check(ok: boolean, message: string) {
   if (!ok) throw new ConfigError(message);
@@ -259,10 +291,19 @@ export function validateConfig(c: TrainConfig): void {
   check(typeof c.shuffle === "boolean", `shuffle must be true or false, got ${c.shuffle}`);
   check(typeof c.miningAugment === "boolean", `miningAugment must be true or false, got ${c.miningAugment}`);
   check(inRange(c.noise, 0, 0.99), `noise must be in [0, 1), got ${c.noise}`);
-  check(isInt(c.seed, 0), `seed must be an integer >= 0, got ${c.seed}`);
+  check(isInt(c.seed, 0) && c.seed <= MAX_SEED, `seed must be an integer in [0, 2^32 - 1], got ${c.seed}`);
   check(BACKENDS.includes(c.backend), `backend must be one of ${BACKENDS.join(", ")}, got '${c.backend}'`);
   check(isInt(c.trackedSamples, 0), `trackedSamples must be an integer >= 0, got ${c.trackedSamples}`);
-  check(isInt(c.synth.seed, 0), `synth.seed must be an integer >= 0, got ${c.synth.seed}`);
+  check(
+    isInt(c.synth.seed, 0) && c.synth.seed <= MAX_SEED,
+    `synth.seed must be an integer in [0, 2^32 - 1], got ${c.synth.seed}`,
+  );
+  for (const k of ["dataPath", "pretrained", "out", "noiseFile"] as const) {
+    check(
+      c[k] === null || typeof c[k] === "string",
+      `${k} must be a file or folder name (a string), got ${JSON.stringify(c[k])}`,
+    );
+  }
   check(isInt(c.synth.trainSize, 7), `synth.trainSize must be an integer >= 7, got ${c.synth.trainSize}`);
   check(isInt(c.synth.testSize, 7), `synth.testSize must be an integer >= 7, got ${c.synth.testSize}`);
   check(isInt(c.synth.annotators, 1), `synth.annotators must be an integer >= 1, got ${c.synth.annotators}`);

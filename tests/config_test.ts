@@ -4,6 +4,7 @@ import {
   DATASETS,
   decodeSize,
   DEFAULT_CONFIG,
+  type Layer,
   resolveConfig,
   stemFrozen,
   SYNTH_PRESET,
@@ -72,4 +73,39 @@ Deno.test("resolveConfig() requires a data path for real data sets and one kind 
   // deno-lint-ignore no-explicit-any
   assert.throws(() => resolveConfig({ affectnetClasses: 6 as any }), /affectnetClasses must be 7 or 8, got 6/);
   assert.equal(resolveConfig({ dataset: "raf-db", dataPath: "/d", noiseFile: "n.txt" }).noiseFile, "n.txt");
+});
+
+Deno.test("resolveConfig() is as strict with a config file as with flags: own keys only, nested keys, types, seeds", () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ toString: 1 }, /unknown configuration key 'toString'/],
+    [{ constructor: {} }, /unknown configuration key 'constructor'/],
+    [{ synth: { trainsize: 10 } }, /unknown configuration key 'synth\.trainsize'/],
+    [{ augment: "yes" }, /augment must be an object of randAugment, flip, erasing/],
+    [{ augment: { flipp: true } }, /unknown configuration key 'augment\.flipp'/],
+    [{ synth: [1, 2] }, /synth must be an object/],
+    [{ pretrained: 5 }, /pretrained must be a file or folder name \(a string\), got 5/],
+    [{ out: { a: 1 } }, /out must be a file or folder name/],
+    [{ seed: 2 ** 32 }, /seed must be an integer in \[0, 2\^32 - 1\], got 4294967296/],
+    [{ synth: { seed: 2 ** 40 } }, /synth\.seed must be an integer in \[0, 2\^32 - 1\]/],
+  ];
+  for (const [layer, pattern] of bad) {
+    assert.throws(() => resolveConfig(layer as Layer), (e: Error) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.match(e.message, pattern);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    }, JSON.stringify(layer));
+  }
+  assert.equal(resolveConfig({ seed: 2 ** 32 - 1 }).seed, 2 ** 32 - 1);
+});
+
+Deno.test("readJsonFileSync() accepts a UTF-8 byte order mark, as the label-file readers do", async () => {
+  const { readJsonFileSync } = await import("../lib/util/files.ts");
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeFile(path, new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"epochs": 3}')]));
+    assert.deepEqual(readJsonFileSync(path), { epochs: 3 });
+  } finally {
+    await Deno.remove(path);
+  }
 });

@@ -156,7 +156,8 @@ export function readJsonFileSync(path: string, options: ReadLimitOptions = {}): 
   const what = options.what ?? "JSON file";
   const bytes = readRegularFileSync(path, { maxBytes: options.maxBytes ?? "ADADF_MAX_JSON_BYTES", what });
   try {
-    return JSON.parse(new TextDecoder().decode(bytes));
+    // TextDecoder drops a UTF-8 byte order mark, as the label-file readers accept one
+    return JSON.parse(new TextDecoder("utf-8", { ignoreBOM: false }).decode(bytes));
   } catch (e) {
     throw new InputFileError(path, `${what} is not valid JSON (${String((e as Error).message).split("\n")[0]})`);
   }

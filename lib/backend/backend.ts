@@ -96,8 +96,26 @@ async function tryTensorflow(): Promise<string | undefined> {
   return undefined;
 }
 
-/** XNNPACK threads of the `wasm` backend by default: the logical CPUs, at most 4 (1 = the single-threaded build). */
-export const DEFAULT_WASM_THREADS: number = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+/**
+ * XNNPACK threads of the `wasm` backend by default: `ADADF_WASM_THREADS` where set (the
+ * experiment runner gives each of its parallel runs its share of the cores), else the
+ * logical CPUs, at most 4 (1 = the single-threaded build).
+ */
+export const DEFAULT_WASM_THREADS: number = wasmThreadsFromEnv() ??
+  Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+
+function wasmThreadsFromEnv(): number | undefined {
+  let raw: string | undefined;
+  try {
+    raw = Deno.permissions.querySync({ name: "env", variable: "ADADF_WASM_THREADS" }).state === "granted"
+      ? Deno.env.get("ADADF_WASM_THREADS")
+      : undefined;
+  } catch {
+    return undefined;
+  }
+  const n = Number(raw);
+  return raw !== undefined && Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
 
 let wasmThreads: number | undefined;
 

@@ -1,0 +1,210 @@
+/**
+ * Running an experiment: the plan file, one ordinary run folder per run, a local pool of
+ * `deno task train` processes, the Slurm job-array script for a cluster, and collecting
+ * whatever has finished. An experiment folder holds:
+ *
+ *   plan.json             the experiment, its rows and runs
+ *   configs/<run>.json    each run's configuration layer (`deno task train --config`)
+ *   runs/<run>/           each run's ordinary run folder
+ *   logs/<run>.log        each local run's output
+ *   slurm.sh              with `--emit slurm`: one array task per run
+ *   results.json, results.md, results.vl.json (+ .svg, .png)   from `--collect` and after a local run
+ *
+ * A run whose folder has `summary.json` is finished and reused; one with a checkpoint is
+ * resumed (`deno task train --resume`); anything else starts afresh. So an interrupted
+ * experiment continues where it stopped, locally or on a cluster.
+ * @module
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { readJsonFileSync, writeFileAtomic } from "../util/files.ts";
+import type { ExperimentPlan, PlannedRun } from "./plan.ts";
+import type { RunSummaryLike } from "./results.ts";
+
+/** The repository's root (where deno.json and tasks/ are). */
+export const REPO_ROOT: string = resolve(new URL("../..", import.meta.url).pathname);
+
+/** The paths of one run inside an experiment folder. */
+export function runPaths(out: string, run: PlannedRun): { config: string; dir: string; log: string } {
+  return {
+    config: join(out, "configs", `${run.id}.json`),
+    dir: join(out, "runs", run.id),
+    log: join(out, "logs", `${run.id}.log`),
+  };
+}
+
+/** A plan file that does not match the plan asked for; the message says what differs. */
+export class PlanMismatchError extends RangeError {
+  override name = "PlanMismatchError";
+}
+
+/**
+ * Writes `plan.json` and every run's config into `out` (created). An existing `plan.json`
+ * must describe the same runs with the same configurations (an experiment continues in its
+ * own folder); otherwise a `PlanMismatchError` says which run differs.
+ */
+export function writePlan(plan: ExperimentPlan, out: string): void {
+  const planPath = join(out, "plan.json");
+  if (existsSync(planPath)) {
+    const old = readJsonFileSync(planPath, { what: "plan file" }) as Partial<ExperimentPlan>;
+    const key = (p: Partial<ExperimentPlan>) =>
+      JSON.stringify({ experiment: p.experiment, runs: (p.runs ?? []).map((r) => [r.id, r.layer]) });
+    if (key(old) !== key(plan)) {
+      const oldRuns = new Map((old.runs ?? []).map((r) => [r.id, JSON.stringify(r.layer)]));
+      const diff = plan.runs.find((r) => oldRuns.get(r.id) !== JSON.stringify(r.layer));
+      throw new PlanMismatchError(
+        `${planPath} holds another plan (${old.experiment}, ${old.runs?.length ?? 0} runs` +
+          `${diff ? `; run ${diff.id} differs` : ""}): continue it with the same flags, or give another --out`,
+      );
+    }
+  }
+  for (const sub of ["configs", "runs", "logs"]) mkdirSync(join(out, sub), { recursive: true });
+  writeFileAtomic(planPath, JSON.stringify(plan, null, 1) + "\n");
+  for (const run of plan.runs) {
+    writeFileAtomic(runPaths(out, run).config, JSON.stringify(run.layer, null, 1) + "\n");
+  }
+}
+
+/** Reads an experiment folder's plan. */
+export function readPlan(out: string): ExperimentPlan {
+  return readJsonFileSync(join(out, "plan.json"), { what: "plan file" }) as ExperimentPlan;
+}
+
+/** Where a run stands: finished (has summary.json), resumable (has a checkpoint), or not started. */
+export function runStatus(out: string, run: PlannedRun): "done" | "resume" | "new" {
+  const { dir } = runPaths(out, run);
+  if (existsSync(join(dir, "summary.json"))) return "done";
+  const ck = join(dir, "checkpoints");
+  if (existsSync(ck) && readdirSync(ck).some((f) => f.endsWith(".safetensors"))) return "resume";
+  return "new";
+}
+
+/** The `deno task train` arguments of a run: a resume, or a fresh start from its config. */
+export function trainArgs(out: string, run: PlannedRun): string[] {
+  const { config, dir } = runPaths(out, run);
+  return runStatus(out, run) === "resume" ? ["--resume", dir] : ["--config", config, "--out", dir];
+}
+
+/** The summaries of the finished runs, by run id. */
+export function collectSummaries(plan: ExperimentPlan, out: string): Map<string, RunSummaryLike> {
+  const found = new Map<string, RunSummaryLike>();
+  for (const run of plan.runs) {
+    const path = join(runPaths(out, run).dir, "summary.json");
+    if (existsSync(path)) found.set(run.id, readJsonFileSync(path, { what: "summary" }) as RunSummaryLike);
+  }
+  return found;
+}
+
+/** What the local pool reports. */
+export type PoolEvent =
+  | { type: "start"; run: PlannedRun; resume: boolean; running: number }
+  | { type: "done"; run: PlannedRun; seconds: number; summary: RunSummaryLike }
+  | { type: "failed"; run: PlannedRun; code: number; log: string }
+  | { type: "reused"; run: PlannedRun };
+
+/** Options of {@linkcode runLocal}. */
+export interface LocalOptions {
+  /** runs at once (default 1); each gets its share of the cores (XNNPACK and OpenBLAS threads) */
+  jobs?: number;
+  onEvent?: (e: PoolEvent) => void;
+  /** checked before each start: true stops starting new runs (running ones finish) */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * Runs every unfinished run of the plan, `jobs` at a time, each a `deno task train` process
+ * writing its run folder and its log. Returns the ids of the runs that failed.
+ */
+export async function runLocal(plan: ExperimentPlan, out: string, options: LocalOptions = {}): Promise<string[]> {
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be an integer >= 1, got ${jobs}`);
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = String(Math.max(1, Math.floor(cores / jobs)));
+  const queue: PlannedRun[] = [];
+  for (const run of plan.runs) {
+    if (runStatus(out, run) === "done") options.onEvent?.({ type: "reused", run });
+    else queue.push(run);
+  }
+  const failed: string[] = [];
+  let running = 0;
+  const one = async (run: PlannedRun) => {
+    const paths = runPaths(out, run);
+    const status = runStatus(out, run);
+    if (status === "new" && existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true }); // died before its first epoch
+    const args = trainArgs(out, run);
+    running++;
+    options.onEvent?.({ type: "start", run, resume: status === "resume", running });
+    const t0 = performance.now();
+    const log = await Deno.open(paths.log, { write: true, create: true, truncate: true });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--v8-flags=--expose-gc", join(REPO_ROOT, "tasks", "train.ts"), ...args, "--quiet"],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+      env: jobs > 1 ? { ADADF_WASM_THREADS: threads, OPENBLAS_NUM_THREADS: threads } : {},
+    }).spawn();
+    const pipes = [child.stdout, child.stderr].map((s) =>
+      s.pipeTo(
+        new WritableStream({ write: (chunk) => log.write(chunk).then(() => {}) }),
+        { preventClose: true },
+      )
+    );
+    const status2 = await child.status;
+    await Promise.all(pipes);
+    log.close();
+    running--;
+    const summary = join(paths.dir, "summary.json");
+    if (status2.code === 0 && existsSync(summary)) {
+      options.onEvent?.({
+        type: "done",
+        run,
+        seconds: (performance.now() - t0) / 1000,
+        summary: readJsonFileSync(summary, { what: "summary" }) as RunSummaryLike,
+      });
+    } else {
+      failed.push(run.id);
+      options.onEvent?.({ type: "failed", run, code: status2.code, log: paths.log });
+    }
+  };
+  const workers = Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    while (queue.length > 0 && !options.shouldStop?.()) await one(queue.shift()!);
+  });
+  await Promise.all(workers);
+  return failed;
+}
+
+/**
+ * A Slurm job-array script: array task i trains run i of the plan with a plain
+ * `deno task train --config ...` (or resumes it, or exits when it is finished). Submit it
+ * with `sbatch slurm.sh`; collect with `deno task experiment NAME --collect --out DIR`.
+ * `DENO` overrides the deno command (default `deno`).
+ */
+export function slurmScript(plan: ExperimentPlan, out: string, options: { cpusPerTask?: number } = {}): string {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const abs = resolve(out);
+  const ids = plan.runs.map((r) => r.id);
+  return [
+    "#!/usr/bin/env bash",
+    `#SBATCH --job-name=adadf-${plan.experiment}`,
+    `#SBATCH --array=0-${ids.length - 1}`,
+    `#SBATCH --cpus-per-task=${options.cpusPerTask ?? 2}`,
+    `#SBATCH --output=${join(abs, "logs", "slurm-%A_%a.log")}`,
+    `# ${plan.experiment}: ${ids.length} runs (${plan.rows.length} rows x ${plan.seeds.length} seeds), written by`,
+    `# deno task experiment ${plan.experiment}${plan.quick ? " --quick" : ""} --emit slurm --out ${abs}`,
+    "set -euo pipefail",
+    `OUT=${q(abs)}`,
+    `cd ${q(REPO_ROOT)}`,
+    `IDS=(${ids.map(q).join(" ")})`,
+    `ID="\${IDS[\${SLURM_ARRAY_TASK_ID:?set by Slurm: the array task index}]}"`,
+    `DENO="\${DENO:-deno}"`,
+    `export ADADF_WASM_THREADS="\${SLURM_CPUS_PER_TASK:-${options.cpusPerTask ?? 2}}"`,
+    `export OPENBLAS_NUM_THREADS="\${ADADF_WASM_THREADS}"`,
+    `RUN="$OUT/runs/$ID"`,
+    `if [ -f "$RUN/summary.json" ]; then echo "$ID is finished"; exit 0; fi`,
+    `if ls "$RUN"/checkpoints/*.safetensors >/dev/null 2>&1; then exec "$DENO" task train --resume "$RUN" --quiet; fi`,
+    `rm -rf "$RUN"`,
+    `exec "$DENO" task train --config "$OUT/configs/$ID.json" --out "$RUN" --quiet`,
+    "",
+  ].join("\n");
+}

@@ -1,5 +1,6 @@
 /** `deno task train`: train Ada-DF (or an ablation) and write a run folder. See --help. */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { InputFileError, readJsonFileSync } from "../lib/util/files.ts";
 import { parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, type Layer, resolveConfig, type TrainConfig } from "../lib/config.ts";
@@ -67,7 +68,7 @@ async function main(args: string[]) {
       throw new UsageError(`--resume continues a run with its own config.json; drop ${others[0]}`);
     }
   }
-  const out = resumeDir ?? cfg.out ?? defaultRunDir(cfg);
+  let out = resumeDir ?? cfg.out ?? defaultRunDir(cfg);
   let epochs = String(cfg.epochs);
   if (resumeDir !== undefined) {
     try {
@@ -97,9 +98,12 @@ async function main(args: string[]) {
   const runOptions = {
     shouldStop: () => stopRequested,
     faultNanAtEpoch: fault !== undefined ? Number(fault) : undefined,
+    // a generated folder name takes a suffix when another run started in the same second took it
+    uniqueFolder: resumeDir === undefined && cfg.out === null,
     onEvent: (e: RunEvent) => {
       if (e.type === "phase" || e.type === "step" || e.type === "epoch") announce();
-      if (e.type === "log") console.error(e.message);
+      if (e.type === "folder") out = e.dir === resolve(out) ? out : e.dir;
+      else if (e.type === "log") console.error(e.message);
       else if (e.type === "load" && !quiet) {
         const what = e.phase === "generate"
           ? "generating SynthFER faces"

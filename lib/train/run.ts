@@ -12,7 +12,7 @@
  * Bad input (a data set that cannot be read, a bad weights file) throws before the run
  * folder is created, so none is left behind.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type BackendChoice, initBackend } from "../backend/backend.ts";
 import { decodeSize, modelVariant, resolveConfig, stemFrozen, type TrainConfig } from "../config.ts";
@@ -232,7 +232,9 @@ export type RunEvent =
   | TrainEvent
   | { type: "log"; message: string }
   | { type: "epoch"; metrics: EpochMetrics }
-  | { type: "load"; done: number; total: number; phase: string };
+  | { type: "load"; done: number; total: number; phase: string }
+  /** the run folder was claimed (with `uniqueFolder`, possibly under a suffixed name) */
+  | { type: "folder"; dir: string };
 
 export interface RunOptions {
   /** progress and log lines (the CLI prints them; a notebook may show them in place) */
@@ -241,6 +243,11 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** for tests: poison the target classifier with NaN at the start of this epoch */
   faultNanAtEpoch?: number;
+  /**
+   * `out` is a generated name (runs/<dataset>-<mode>-s<seed>-<time>): when another run claimed
+   * it first, take `out-2`, `out-3`, ... instead of failing (two runs started in the same second)
+   */
+  uniqueFolder?: boolean;
 }
 
 /**
@@ -256,6 +263,48 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
     throw new RangeError(`run folder ${dir} is not empty; choose a new --out, or continue it with --resume ${out}`);
   }
   return await execute(cfg, dir, undefined, options);
+}
+
+/**
+ * Claims a new run folder exclusively: a marker file created with O_EXCL decides between two
+ * runs that both found the folder new or empty; the loser fails (a given --out) or takes the
+ * next free suffix (`unique`: a generated name). Returns the folder claimed.
+ */
+export function claimRunFolder(dir: string, unique: boolean): string {
+  for (let k = 1; k <= 1000; k++) {
+    const candidate = k === 1 ? dir : `${dir}-${k}`;
+    try {
+      mkdirSync(candidate, { recursive: true });
+      const fd = openSync(join(candidate, ".run-claim"), "wx"); // fails if another run holds the folder
+      closeSync(fd);
+      if (readdirSync(candidate).length === 1) return candidate;
+      rmSync(join(candidate, ".run-claim"));
+      if (!unique) throw new RangeError(`run folder ${candidate} is not empty; choose a new --out`);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EEXIST" && unique) continue;
+      if (code === "EEXIST") {
+        throw new RangeError(
+          `run folder ${candidate} was claimed by another run started at the same time; choose a new --out`,
+        );
+      }
+      if (e instanceof RangeError) throw e;
+      throw new Error(`cannot write into the run folder ${candidate}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  throw new RangeError(`no free run folder next to ${dir} (tried 1000 suffixes)`);
+}
+
+/** An existing run folder we continue (--resume): it must be writable. */
+function writableFolder(dir: string): string {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, ".write-test"), "ok");
+    rmSync(join(dir, ".write-test"));
+    return dir;
+  } catch (e) {
+    throw new Error(`cannot write into the run folder ${dir}: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** The configuration a run folder was started with (its config.json, less the recorded extras). */
@@ -310,10 +359,11 @@ export async function resumeTraining(dir: string, options: RunOptions = {}): Pro
 
 async function execute(
   cfg: TrainConfig,
-  dir: string,
+  folder: string,
   checkpoint: LoadedCheckpoint | undefined,
   options: RunOptions,
 ): Promise<RunSummary> {
+  let dir = folder;
   const emit = options.onEvent ?? (() => {});
   const log = (message: string) => emit({ type: "log", message });
   const t0 = performance.now();
@@ -343,13 +393,8 @@ async function execute(
     }
     assertOneTrainingBatch(data.train.labels, cfg);
     // only now that backend, data and weights are good: no empty run folder is left behind by bad input
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileAtomic(join(dir, ".write-test"), "ok");
-      rmSync(join(dir, ".write-test"));
-    } catch (e) {
-      throw new Error(`cannot write into the run folder ${dir}: ${(e as Error).message.split("\n")[0]}`);
-    }
+    dir = checkpoint ? writableFolder(dir) : claimRunFolder(dir, options.uniqueFolder ?? false);
+    emit({ type: "folder", dir });
   } catch (e) {
     net?.dispose();
     data.close();

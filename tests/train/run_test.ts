@@ -237,3 +237,64 @@ Deno.test("loadData() with --noise flips floor(rate x count) training labels per
   for (const i of d.flipped) assert.notEqual(d.train.labels[i], clean.train.labels[i]);
   assert.deepEqual(d.test.labels, clean.test.labels);
 });
+
+Deno.test("claimRunFolder() lets one of two runs started at once have a folder: the other fails, or takes a suffix", async () => {
+  const { claimRunFolder } = await import("../../lib/train/run.ts");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const root = mkdtempSync("/tmp/adadf-claim-");
+  try {
+    const dir = `${root}/runs/synth-adadf-s1-2026`;
+    assert.equal(claimRunFolder(dir, true), dir);
+    assert.equal(claimRunFolder(dir, true), `${dir}-2`, "a generated name takes the next suffix");
+    assert.throws(() => claimRunFolder(dir, false), /claimed by another run started at the same time/);
+    // an empty folder the user made is claimed; one with files is not
+    Deno.mkdirSync(`${root}/mine`);
+    assert.equal(claimRunFolder(`${root}/mine`, false), `${root}/mine`);
+    Deno.mkdirSync(`${root}/full`);
+    writeFileSync(`${root}/full/notes.txt`, "x");
+    assert.throws(() => claimRunFolder(`${root}/full`, false), /is not empty/);
+    assert.deepEqual(Deno.readDirSync(`${root}/full`).toArray().map((e) => e.name), ["notes.txt"]);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("two deno task train started together with the same generated folder name both finish, in two folders", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "adadf-twin-" });
+  try {
+    const train = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../tasks/train.ts", import.meta.url).pathname,
+          "--epochs",
+          "1",
+          "--width",
+          "4",
+          "--image-size",
+          "32",
+          "--synth-train",
+          "70",
+          "--synth-test",
+          "14",
+          "--batch-size",
+          "16",
+          "--quiet",
+        ],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+        env: { TZ: "UTC" },
+      }).output();
+    const [a, b] = await Promise.all([train(), train()]);
+    const dec = (x: Uint8Array) => new TextDecoder().decode(x);
+    assert.equal(a.code, 0, dec(a.stderr));
+    assert.equal(b.code, 0, dec(b.stderr));
+    const outs = [a, b].map((r) => JSON.parse(dec(r.stdout).trim().split("\n").at(-1)!).out as string);
+    assert.notEqual(outs[0], outs[1], "two runs, two folders");
+    for (const o of outs) assert.ok(Deno.statSync(`${o.startsWith("/") ? "" : cwd + "/"}${o}/summary.json`).isFile);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});

@@ -15,6 +15,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import "./_quiet_deprecations.ts"; // before vega: no foreign warning lines on stderr
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import sharp from "sharp";

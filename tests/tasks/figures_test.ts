@@ -46,6 +46,8 @@ Deno.test("deno task figures writes every figure as .vl.json, .svg and .png from
       join(tmp, "cache"),
     );
     assert.equal(r.code, 0, r.stderr);
+    // only the toolkit's own lines: no Node deprecation warning from vega's dependencies (punycode)
+    assert.ok(!/\(node:\d+\)|DeprecationWarning/.test(r.stderr), r.stderr);
     const out = join(run, "figures");
     for (const name of NAMES) {
       for (const ext of [".vl.json", ".svg", ".png"]) {

@@ -8,11 +8,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AdaDfNet } from "../model/adadf_net.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../model/safetensors.ts";
-import { finiteOrNull, writeFileAtomic } from "../util/files.ts";
+import { finiteOrNull, readRegularFileSync, writeFileAtomic } from "../util/files.ts";
+import type { TrainConfig } from "../config.ts";
 import type { EpochMetrics } from "./trainer.ts";
 
 /** The training state at the end of an epoch, besides the tensors. */
@@ -34,6 +35,11 @@ export interface TrainState {
   optimizerAccBeta?: [number, number];
   /** Adam's moment tensors in the order of the optimizer's variables */
   optimizerNames: string[];
+  /**
+   * The configuration the run trains with, as resolved when it started: a resume compares it
+   * with the folder's config.json and refuses a difference (absent in older checkpoints)
+   */
+  config?: TrainConfig;
 }
 
 export const CHECKPOINT_DIR = "checkpoints";
@@ -43,7 +49,8 @@ function checkpointName(epoch: number): string {
   return `epoch-${String(epoch).padStart(4, "0")}.safetensors`;
 }
 
-function digest(tensors: Record<string, NamedArray>, state: string): string {
+/** The SHA-256 a checkpoint carries: of its state JSON, then each tensor's name and bytes in name order. */
+export function checkpointDigest(tensors: Record<string, NamedArray>, state: string): string {
   const h = createHash("sha256");
   h.update(state);
   for (const name of Object.keys(tensors).sort()) {
@@ -79,7 +86,7 @@ export async function saveCheckpoint(
     : undefined;
   const full: TrainState = { ...state, optimizerIterations, optimizerNames, optimizerAccBeta };
   const stateJson = JSON.stringify(full, finiteOrNull);
-  const bytes = encodeSafetensors(tensors, { state: stateJson, sha256: digest(tensors, stateJson) });
+  const bytes = encodeSafetensors(tensors, { state: stateJson, sha256: checkpointDigest(tensors, stateJson) });
   const path = join(dir, checkpointName(state.epoch));
   writeFileAtomic(path, bytes);
   const all = listCheckpoints(runDir);
@@ -102,11 +109,33 @@ export interface LoadedCheckpoint {
   optimizer: NamedArray[];
 }
 
+/**
+ * What is inconsistent in a checkpoint's state, or undefined: its epoch must be the one its
+ * file is named after and the length of its history, whose epochs run 1..epoch. (The checksum
+ * catches corruption; these catch a hand-edited state whose checksum was recomputed.)
+ */
+function stateProblem(state: TrainState, path: string): string | undefined {
+  if (state === null || typeof state !== "object") return "has no training state";
+  const e = state.epoch;
+  if (!Number.isInteger(e) || e < 1) return `says epoch ${JSON.stringify(e)}; expected an integer >= 1`;
+  const named = /epoch-(\d+)\.safetensors$/.exec(path);
+  if (named && Number(named[1]) !== e) return `says epoch ${e} but is named after epoch ${Number(named[1])}`;
+  if (!Array.isArray(state.history) || state.history.length !== e) {
+    return `says epoch ${e} but records ${
+      Array.isArray(state.history) ? state.history.length : "no"
+    } epochs of metrics`;
+  }
+  const k = state.history.findIndex((m, i) => m?.epoch !== i + 1);
+  if (k >= 0) return `has metrics of epoch ${state.history[k]?.epoch} in place ${k + 1}`;
+  if (!Array.isArray(state.optimizerNames)) return "has no optimizer state names";
+  return undefined;
+}
+
 /** Reads and verifies one checkpoint file; throws a RangeError saying what is wrong. */
 export function readCheckpoint(path: string): LoadedCheckpoint {
   let decoded;
   try {
-    decoded = decodeSafetensors(readFileSync(path));
+    decoded = decodeSafetensors(readRegularFileSync(path, { what: "checkpoint" }));
   } catch (e) {
     throw new RangeError(`checkpoint ${path} is unreadable: ${(e as Error).message}`);
   }
@@ -114,10 +143,12 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   if (typeof metadata.state !== "string" || typeof metadata.sha256 !== "string") {
     throw new RangeError(`checkpoint ${path} has no state or checksum in its metadata`);
   }
-  if (digest(tensors, metadata.state) !== metadata.sha256) {
+  if (checkpointDigest(tensors, metadata.state) !== metadata.sha256) {
     throw new RangeError(`checkpoint ${path} is corrupt: its SHA-256 checksum does not match`);
   }
   const state = JSON.parse(metadata.state) as TrainState;
+  const problem = stateProblem(state, path);
+  if (problem) throw new RangeError(`checkpoint ${path} ${problem}`);
   const model: Record<string, NamedArray> = {};
   for (const [k, v] of Object.entries(tensors)) if (k.startsWith("model/")) model[k.slice(6)] = v;
   const optimizer = state.optimizerNames.map((n) => {

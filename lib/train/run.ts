@@ -307,6 +307,29 @@ function writableFolder(dir: string): string {
   }
 }
 
+/**
+ * The first key (dotted) whose value differs between two configurations, `out` aside (a run
+ * folder may be moved): what a resume refuses.
+ */
+export function configDifference(
+  then: TrainConfig,
+  now: TrainConfig,
+): { key: string; then: unknown; now: unknown } | undefined {
+  const walk = (a: unknown, b: unknown, key: string): { key: string; then: unknown; now: unknown } | undefined => {
+    const objects = a !== null && b !== null && typeof a === "object" && typeof b === "object" &&
+      !Array.isArray(a) && !Array.isArray(b);
+    if (!objects) return JSON.stringify(a) === JSON.stringify(b) ? undefined : { key, then: a, now: b };
+    const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    for (const k of keys) {
+      if (key === "" && k === "out") continue;
+      const d = walk((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], key ? `${key}.${k}` : k);
+      if (d) return d;
+    }
+    return undefined;
+  };
+  return walk(then, now, "");
+}
+
 /** The configuration a run folder was started with (its config.json, less the recorded extras). */
 export function readRunConfig(dir: string): TrainConfig {
   return runConfigFromJson(readRunConfigJson(dir));
@@ -349,6 +372,31 @@ export async function resumeTraining(dir: string, options: RunOptions = {}): Pro
   if (checkpoint === undefined) {
     throw new RangeError(
       `--resume: ${abs} has no complete epoch to resume from (no valid checkpoints/epoch-*.safetensors)`,
+    );
+  }
+  const saved = checkpoint.state.config;
+  if (saved === undefined) {
+    options.onEvent?.({
+      type: "log",
+      message:
+        `warning: ${checkpoint.path} predates the checkpoints' own copy of the configuration; config.json is trusted`,
+    });
+  } else {
+    const diff = configDifference(saved, cfg);
+    if (diff !== undefined) {
+      throw new RangeError(
+        `--resume: ${join(abs, "config.json")} says ${diff.key} = ${
+          JSON.stringify(diff.now)
+        }, but the run was trained ` +
+          `with ${
+            JSON.stringify(diff.then)
+          } (${checkpoint.path}); restore it, or start a new run for a new configuration`,
+      );
+    }
+  }
+  if (checkpoint.state.epoch > cfg.epochs) {
+    throw new RangeError(
+      `--resume: ${checkpoint.path} is at epoch ${checkpoint.state.epoch}, past the run's ${cfg.epochs}`,
     );
   }
   if (checkpoint.state.epoch >= cfg.epochs && existsSync(join(abs, "summary.json"))) {
@@ -548,6 +596,7 @@ async function executeLoaded(
     const onCheckpoint = async (snap: EpochSnapshot, _net: AdaDfNet, optimizer: tf.Optimizer) => {
       await saveCheckpoint(dir, net, optimizer, {
         ...snap,
+        config: cfg,
         best,
         wallSeconds: earlierSeconds + (performance.now() - t0) / 1000,
       });

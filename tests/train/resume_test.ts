@@ -162,3 +162,48 @@ Deno.test({
     await Deno.remove(root, { recursive: true });
   },
 });
+
+Deno.test("--resume refuses a config.json edited since the run started, and a checkpoint whose epoch was forged", async () => {
+  const own = await Deno.makeTempDir({ prefix: "adadf-edited-" });
+  const dir = `${own}/run`;
+  const first = await finish(spawn([...TINY.map((a) => (a === "5" ? "2" : a)), "--out", dir]));
+  assert.equal(first.code, 0, first.stderr);
+  // a finished 2-epoch run asked for 3: the resume continues with epoch 3 when nothing changed
+  const cfgPath = `${dir}/config.json`;
+  const original = readFileSync(cfgPath, "utf8");
+  const edit = (change: (c: Record<string, unknown>) => void) => {
+    const c = JSON.parse(original);
+    change(c);
+    writeFileSync(cfgPath, JSON.stringify(c));
+  };
+  edit((c) => (c.mode = "baseline"));
+  let r = await finish(spawn(["--resume", dir, "--quiet"]));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr.trim(),
+    /^error: --resume: .*config\.json says mode = "baseline", but the run was trained with "adadf"/,
+  );
+  assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  edit((c) => ((c.synth as Record<string, unknown>).trainSize = 300));
+  r = await finish(spawn(["--resume", dir, "--quiet"]));
+  assert.match(r.stderr, /says synth\.trainSize = 300, but the run was trained with 224/);
+  writeFileSync(cfgPath, original);
+
+  // a forged epoch (the state edited and its checksum recomputed) is refused, not taken as "complete"
+  const { decodeSafetensors, encodeSafetensors } = await import("../../lib/model/safetensors.ts");
+  const ckDir = `${dir}/checkpoints`;
+  const last = readdirSync(ckDir).filter((f) => f.endsWith(".safetensors")).sort().at(-1)!;
+  const { tensors, metadata } = decodeSafetensors(readFileSync(`${ckDir}/${last}`));
+  const state = JSON.parse(metadata.state);
+  state.epoch = 9;
+  const stateJson = JSON.stringify(state);
+  const { checkpointDigest } = await import("../../lib/train/checkpoint.ts");
+  const forged = encodeSafetensors(tensors, { state: stateJson, sha256: checkpointDigest(tensors, stateJson) });
+  writeFileSync(`${ckDir}/${last}`, forged);
+  r = await finish(spawn(["--resume", dir, "--quiet"]));
+  // the forged checkpoint is skipped with a warning; the previous one (epoch 1) is resumed and epoch 2 retrained
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: checkpoint .*epoch-0002\.safetensors says epoch 9 but is named after epoch 2/);
+  assert.deepEqual(metrics(dir).map((m) => m.epoch), [1, 2]);
+  await Deno.remove(own, { recursive: true });
+});

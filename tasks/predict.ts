@@ -126,6 +126,13 @@ async function main(args: string[]) {
     if (s.length !== 4 || s[0] < 1 || s[1] !== 3 || s[2] !== s[3] || s[2] < 1) {
       throw new UsageError(`--npy ${path} has shape (${s.join(", ")}); expected (N, 3, S, S), PyTorch's layout`);
     }
+    const bad = npy.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new UsageError(
+        `--npy ${path}: row ${Math.floor(bad / (3 * s[2] * s[3]))} holds a non-finite value (${npy.data[bad]}); ` +
+          "expected finite, normalised inputs",
+      );
+    }
   } else {
     for (const p of images) {
       try {

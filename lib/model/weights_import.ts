@@ -271,6 +271,16 @@ export async function loadPretrainedInto(
     const shape = net.params.get(name)!.shape;
     return layout === "torch" ? fromTorchLayout(tensor.data, shape) : tensor.data;
   });
+  // a NaN or an infinity would come out of wasm's kernels as finite, plausible probabilities
+  values.forEach((data, i) => {
+    const bad = firstNonFinite(data);
+    if (bad >= 0) {
+      throw new WeightsError(
+        `weights: ${wf.path}: '${copies[i].name}' holds a non-finite value (${data[bad]} at index ${bad}); ` +
+          "expected finite weights",
+      );
+    }
+  });
   tf.tidy(() => {
     copies.forEach(({ name }, i) => {
       const v = net.params.get(name)!;
@@ -341,4 +351,10 @@ export async function netFromWeightsFile(
     net.dispose();
     throw e;
   }
+}
+
+/** Index of the first NaN or infinity in `a`, or -1. */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
 }

@@ -83,6 +83,13 @@ export async function evaluateModel(
     numClasses: options.classes.length,
     tenCrop: options.tenCrop,
   });
+  const bad = r.logits.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    // wasm's kernels drop NaN: a non-finite logit means broken weights, never an answer
+    throw new RangeError(
+      `the model's logits for test image ${Math.floor(bad / options.classes.length)} are not finite (NaN or infinity)`,
+    );
+  }
   return evaluationReport(r.logits, split.labels, {
     classes: options.classes,
     trueDistributions: split.trueDistributions,

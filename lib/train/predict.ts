@@ -56,6 +56,14 @@ export function nchwToNhwc(data: Float32Array, shape: readonly number[]): Float3
   return out;
 }
 
+/**
+ * A NaN or an infinity in a model's input or output. TF.js's wasm kernels drop NaN in
+ * convolution and max-pool, so they would otherwise come out as finite, plausible answers.
+ */
+export class NonFiniteError extends RangeError {
+  override name = "NonFiniteError";
+}
+
 /** A face file that cannot be used; the message names it. */
 export class FaceFileError extends RangeError {
   override name = "FaceFileError";
@@ -148,6 +156,14 @@ export async function predictBatch(
   const px = s * s * 3;
   if (x.length % px !== 0) throw new RangeError(`${x.length} values are not a whole number of ${s}x${s}x3 images`);
   const n = x.length / px;
+  const bad = x.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new NonFiniteError(
+      `input row ${
+        Math.floor(bad / px)
+      } holds a non-finite value (NaN or infinity); expected finite, normalised pixels`,
+    );
+  }
   const b = options.batchSize ?? 64;
   const c = net.config.numClasses;
   const rows: PredictionRow[] = [];
@@ -159,6 +175,13 @@ export async function predictBatch(
     });
     const [tar, aux, wAux, wTar, prob] = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
     tf.dispose(outs);
+    for (const a of [tar, aux, wAux, wTar]) {
+      const bad = a.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        const row = start + Math.floor(bad / (a.length / m));
+        throw new NonFiniteError(`the model's outputs for input row ${row} are not finite (NaN or infinity)`);
+      }
+    }
     const plain = net.config.variant === "plain";
     for (let i = 0; i < m; i++) {
       const row = (a: Float32Array) => Array.from(a.subarray(i * c, (i + 1) * c));

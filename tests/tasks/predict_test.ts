@@ -229,3 +229,40 @@ Deno.test("deno task predict on a plain network (the baseline's torchvision expo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("non-finite values never become answers: a NaN input row or NaN weights (the loader eval shares) are one error: line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-predict-nan-" });
+  try {
+    const { encodeNpy } = await import("../../lib/util/files.ts");
+    const x = new Float32Array(2 * 3 * 8 * 8).fill(0.1);
+    x[3 * 8 * 8 + 5] = NaN; // row 1
+    Deno.writeFileSync(join(dir, "nan.npy"), encodeNpy(x, [2, 3, 8, 8]));
+    let r = await predict("--weights", CKPT, "--npy", join(dir, "nan.npy"), "--json");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^error: --npy .*nan\.npy: row 1 holds a non-finite value \(NaN\)/);
+    assert.equal(r.stdout, "");
+
+    // weights with a NaN: refused by name before anything is predicted (wasm would give finite probabilities)
+    const { AdaDfNet } = await import("../../lib/model/adadf_net.ts");
+    const { exportOfficialSafetensors } = await import("../../lib/model/weights_export.ts");
+    const { initBackend } = await import("../../lib/backend/backend.ts");
+    const tf = await import("@tensorflow/tfjs");
+    await initBackend("cpu");
+    tf.disposeVariables();
+    const net = new AdaDfNet({ width: 4, numClasses: 7 }, { seed: 2 });
+    const w = net.params.get("branch_2.layer3.0.conv1.weight")!;
+    w.assign(tf.fill(w.shape, NaN));
+    const path = join(dir, "nan.safetensors");
+    await exportOfficialSafetensors(net, path, {});
+    net.dispose();
+    r = await predict("--weights", path, "--npy", join(FIX, "parity_input.npy"), "--json");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr.trim(),
+      /^error: weights: .*nan\.safetensors: 'branch_2\.layer3\.0\.conv1\.weight' holds a non-finite value/,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

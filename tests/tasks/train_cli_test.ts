@@ -95,3 +95,33 @@ Deno.test("a --config file is overridden by flags and bad keys are named", async
   assertOneErrorLine(r.stderr, /unknown configuration key 'treshold'/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a hostile --config (100k levels deep, a prototype key, a FIFO) is one error: line and leaves no run folder", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "adadf-cfg-" });
+  try {
+    const cases: [string, string | null, RegExp][] = [
+      [
+        "deep.json",
+        "[".repeat(100_000) + "]".repeat(100_000),
+        /deep\.json: --config file is not valid JSON|must hold a JSON object/,
+      ],
+      ["proto.json", '{"constructor": {"x": 1}}', /unknown configuration key 'constructor'/],
+      ["typo.json", '{"synth": {"trainsize": 10}}', /unknown configuration key 'synth\.trainsize'/],
+      ["fifo.json", null, /fifo\.json: --config file is a FIFO/],
+    ];
+    for (const [name, text, pattern] of cases) {
+      const path = `${dir}/${name}`;
+      if (text === null) {
+        const mk = await new Deno.Command("mkfifo", { args: [path] }).output();
+        assert.ok(mk.success);
+      } else Deno.writeTextFileSync(path, text);
+      const out = `${dir}/run-${name}`;
+      const r = await train("--config", path, "--out", out);
+      assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+      assertOneErrorLine(r.stderr, pattern);
+      assert.ok(!existsSync(out), `${name}: no run folder left behind`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -179,7 +179,50 @@ interface AdapterInfo {
 }
 
 /** The WebGPU adapter, if any: its name and whether it is a software fallback (llvmpipe). */
+/**
+ * The GPU device nodes of a Linux machine (`/dev/dri/renderD*`, `/dev/nvidia*`, `/dev/dxg`,
+ * `/dev/kfd`). Without one the only WebGPU adapter Deno can find is a software fallback
+ * (Mesa's llvmpipe), which `auto` never chooses, so `auto` does not probe at all. Other
+ * systems: undefined (unknown; probe).
+ */
+export function gpuDeviceNodes(): string[] | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  const found: string[] = [];
+  try {
+    for (const e of Deno.readDirSync("/dev/dri")) if (e.name.startsWith("renderD")) found.push(`/dev/dri/${e.name}`);
+  } catch { /* no /dev/dri */ }
+  try {
+    for (const e of Deno.readDirSync("/dev")) {
+      if (/^nvidia(\d+|ctl)$/.test(e.name) || e.name === "dxg" || e.name === "kfd") found.push(`/dev/${e.name}`);
+    }
+  } catch { /* no /dev listing */ }
+  return found;
+}
+
+/**
+ * Mesa's Vulkan/EGL loader prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+ * environment." straight to the process's stderr when the variable is unset (ssh sessions,
+ * containers, CI runners), a line the toolkit did not write. Before WebGPU is first touched,
+ * point the variable at a private folder of this process (0700, removed at exit).
+ */
+function ensureRuntimeDir(): void {
+  if (Deno.build.os !== "linux") return;
+  try {
+    const current = Deno.env.get("XDG_RUNTIME_DIR");
+    if (current && Deno.statSync(current).isDirectory) return;
+    const dir = Deno.makeTempDirSync({ prefix: "adadf-runtime-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  } catch { /* no env or file access: Mesa may print its line, nothing else changes */ }
+}
+
 async function webgpuAdapter(): Promise<AdapterInfo | undefined> {
+  ensureRuntimeDir();
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
   if (!adapter) return undefined;
@@ -229,7 +272,10 @@ export async function initBackend(
   switch (requested) {
     case "auto": {
       const pkg = await tryTensorflow();
-      const adapter = pkg === undefined ? await webgpuAdapter() : undefined;
+      // no GPU device node on Linux: only a software adapter could answer, and auto never takes one
+      const nodes = gpuDeviceNodes();
+      const probe = pkg === undefined && (nodes === undefined || nodes.length > 0);
+      const adapter = probe ? await webgpuAdapter() : undefined;
       if (pkg !== undefined) {
         choice = { requested, backend: "tensorflow", reason: `auto: ${pkg} is installed` };
       } else if (adapter !== undefined && !adapter.fallback) {
@@ -244,7 +290,11 @@ export async function initBackend(
           requested,
           backend: "wasm",
           reason: `auto: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed and ${
-            adapter ? `the only WebGPU adapter is a software fallback (${adapter.name})` : "there is no WebGPU adapter"
+            adapter
+              ? `the only WebGPU adapter is a software fallback (${adapter.name})`
+              : probe
+              ? "there is no WebGPU adapter"
+              : "there is no GPU device node (/dev/dri/renderD*, /dev/nvidia*)"
           }, so wasm (${useWasmKernels(n, blas)})`,
         };
       }

@@ -163,7 +163,13 @@ export {
   type RunSummary,
   runTraining,
 } from "./lib/train/run.ts";
-export { cachedRun, NOTEBOOK_PRESET } from "./lib/train/cached_run.ts";
+export {
+  cachedRun,
+  cachedRunWithProgress,
+  NOTEBOOK_PRESET,
+  notebookProgress,
+  type ProgressSink,
+} from "./lib/train/cached_run.ts";
 export { confusionFromLogits, evaluateModel, type EvaluationReport, formatEvaluation } from "./lib/train/evaluate.ts";
 export { predictBatch } from "./lib/train/predict.ts";
 export { loadTrainedModel } from "./lib/train/trained_model.ts";
@@ -171,3 +177,18 @@ export * from "./lib/analysis/mod.ts";
 export * from "./lib/viz/mod.ts";
 export { decodeNpy, encodeNpy } from "./lib/util/files.ts";
 export { Prng } from "./lib/util/prng.ts";
+export {
+  collectSummaries,
+  type ExperimentName,
+  type ExperimentPlan,
+  type ExperimentResults,
+  experimentResults,
+  EXPERIMENTS,
+  planExperiment,
+  readPlan,
+  resultsChart,
+  resultsMarkdown,
+  runLocal,
+  slurmScript,
+  writePlan,
+} from "./lib/experiment/mod.ts";

@@ -45,6 +45,8 @@ const REQUIRED_OUTPUTS: Record<string, Record<string, number>> = {
   "04_fusion_example.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 1 },
   // Fig. 6 for two faces
   "05_fusion_trajectories.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2 },
+  // the quick ablation and noise tables (markdown) and their charts
+  "06_experiments.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2, "text/markdown": 2 },
 };
 
 const notebooks = existsSync(NOTEBOOKS) ? readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort() : [];

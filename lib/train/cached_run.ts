@@ -204,3 +204,83 @@ export async function cachedRun(cfg: TrainConfig, options: CachedRunOptions = {}
     rmSync(lock, { force: true });
   }
 }
+
+/** Where {@linkcode cachedRunWithProgress} shows its progress: a notebook display it updates, or text lines. */
+export interface ProgressSink {
+  /** shows `text`, replacing what this sink showed before */
+  show(text: string): void;
+}
+
+/**
+ * The progress sink of a notebook (one output that updates in place, Deno's Jupyter kernel),
+ * or, outside a notebook, lines on stderr (epochs only).
+ */
+export function notebookProgress(): ProgressSink {
+  const jupyter = (Deno as unknown as {
+    jupyter?: { display(b: Record<string, string>, o: { raw: boolean; display_id: string; update: boolean }): void };
+  }).jupyter;
+  if (jupyter === undefined) {
+    let printed = 0;
+    return {
+      show: (text) => {
+        const lines = text.split("\n");
+        for (const l of lines.slice(printed, -1)) console.error(l);
+        printed = Math.max(printed, lines.length - 1);
+      },
+    };
+  }
+  const id = `progress-${crypto.randomUUID()}`;
+  let shown = false;
+  return {
+    show: (text) => {
+      jupyter.display({ "text/plain": text }, { raw: true, display_id: id, update: shown });
+      shown = true;
+    },
+  };
+}
+
+/**
+ * `cachedRun` with a progress display: a bar for the current epoch's steps and one line per
+ * finished epoch (loss, train and test accuracy, a1 and a2), updated in place in a notebook at
+ * most once a second. Returns the run folder. What notebooks 01-05 call.
+ */
+export async function cachedRunWithProgress(
+  cfg: TrainConfig,
+  options: CachedRunOptions & { sink?: ProgressSink } = {},
+): Promise<string> {
+  const sink = options.sink ?? notebookProgress();
+  const epochs: string[] = [];
+  let step = "";
+  let last = 0;
+  const render = (force = false) => {
+    if (!force && performance.now() - last < 1000) return;
+    last = performance.now();
+    sink.show([...epochs, step].filter((l) => l).join("\n"));
+  };
+  const { dir, reused } = await cachedRun(cfg, {
+    ...options,
+    onEvent: (e) => {
+      options.onEvent?.(e);
+      if (e.type === "step") {
+        const done = ((e.epoch - 1) * e.steps + e.step) / (cfg.epochs * e.steps);
+        const bar = "#".repeat(Math.round(24 * done)).padEnd(24, ".");
+        step = `[${bar}] ${cfg.mode} epoch ${e.epoch}/${cfg.epochs} step ${e.step}/${e.steps} loss ${
+          e.loss.toFixed(3)
+        }`;
+        render();
+      } else if (e.type === "epoch") {
+        const m = e.metrics;
+        epochs.push(
+          `epoch ${String(m.epoch).padStart(2)}: loss ${m.loss.toFixed(3)}  train ${
+            (100 * m.trainAccuracy).toFixed(1)
+          } %` +
+            `  test ${(100 * m.testAccuracy).toFixed(1)} %  (a1 ${m.a1.toFixed(2)}, a2 ${m.a2.toFixed(2)})`,
+        );
+        render(true);
+      }
+    },
+  });
+  step = reused ? `${cfg.mode}: re-using the cached run ${dir}` : `${cfg.mode}: trained into ${dir}`;
+  render(true);
+  return dir;
+}

@@ -156,3 +156,23 @@ Deno.test("cachedRun() rejects an invalid configuration before touching the cach
   assert.deepEqual(readdirSync(root), []);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("cachedRunWithProgress() shows a step bar and one line per epoch, then says whether it trained or re-used", async () => {
+  const { cachedRunWithProgress } = await import("../../lib/train/cached_run.ts");
+  const root = await Deno.makeTempDir({ prefix: "adadf-progress-" });
+  try {
+    const shown: string[] = [];
+    const sink = { show: (t: string) => void shown.push(t) };
+    const cfg = tiny({ seed: 7 });
+    const dir = await cachedRunWithProgress(cfg, { cacheRoot: root, sink });
+    assert.ok(existsSync(join(dir, "summary.json")));
+    const final = shown.at(-1)!.split("\n");
+    assert.equal(final.filter((l) => /^epoch +\d+: loss /.test(l)).length, cfg.epochs);
+    assert.match(final.at(-1)!, /^adadf: trained into /);
+    shown.length = 0;
+    assert.equal(await cachedRunWithProgress(cfg, { cacheRoot: root, sink }), dir);
+    assert.match(shown.at(-1)!, /^adadf: re-using the cached run /);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

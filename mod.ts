@@ -72,11 +72,19 @@ export {
   currentBackend,
   initBackend,
 } from "./lib/backend/backend.ts";
-export { ADAM_UPDATE_KERNEL, registerWasmKernels } from "./lib/backend/wasm_kernels.ts";
+export {
+  ADAM_UPDATE_KERNEL,
+  conv2dFilterGradientIm2col,
+  fusedBatchNorm,
+  loadOpenBlas,
+  nativeKernelsBlas,
+  type OpenBlas,
+  type OpenBlasResult,
+  registerWasmKernels,
+  useFastWebgpuKernels,
+  useNativeKernels,
+} from "./lib/kernels/mod.ts";
 export { adam, FusedAdamOptimizer } from "./lib/train/adam.ts";
-export { loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./lib/backend/openblas.ts";
-export { nativeKernelsBlas, useNativeKernels } from "./lib/backend/native_kernels.ts";
-export { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "./lib/backend/webgpu_kernels.ts";
 export {
   ConfigError,
   DATASET_PRESETS,
@@ -130,10 +138,10 @@ export { decodeSafetensors, encodeSafetensors } from "./lib/model/safetensors.ts
 export {
   channelSums,
   DEFAULT_LAYER_KERNELS,
+  type FusedBatchNorm,
   globalAveragePool,
   type LayerKernels,
-  layerKernels,
-  setLayerKernels,
+  maxPool,
 } from "./lib/model/layers.ts";
 export {
   readTorchFile,

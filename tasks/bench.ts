@@ -19,10 +19,10 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --batch-size B   default 64
   --width W        network width (default 64 = torchvision's ResNet-18; the SynthFER default run uses 16)
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
-  --threads T      wasm backend threads (XNNPACK pool, lib/backend/wasm_threads.ts); default: the
+  --threads T      wasm backend threads (XNNPACK pool, lib/kernels/wasm_threads.ts); default: the
                    number of logical CPUs, at most 4; 1 = the single-threaded build
   --blas auto|off  wasm backend: run convolutions and matrix products on OpenBLAS where it is installed
-                   (auto, the default; lib/backend/openblas.ts) or on XNNPACK alone (off); ADADF_BLAS=off
+                   (auto, the default; lib/kernels/openblas.ts) or on XNNPACK alone (off); ADADF_BLAS=off
                    does the same for every task
   --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step
@@ -74,7 +74,7 @@ async function main(args: string[]) {
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { benchmark } = await import("../lib/train/bench.ts");
   const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads, blas });
-  const { nativeKernelsBlas } = await import("../lib/backend/native_kernels.ts");
+  const { nativeKernelsBlas } = await import("../lib/kernels/mod.ts");
   const openblas = choice.backend === "wasm" ? nativeKernelsBlas() : undefined;
   const blasUsed = openblas === undefined
     ? null
@@ -89,6 +89,7 @@ async function main(args: string[]) {
     steps,
     profile: !v["no-profile"],
     freezeStem: Boolean(v["freeze-stem"]),
+    layerKernels: choice.layerKernels,
     log,
   });
   // the data pipeline (decode + RandAugment + flip + erasing) must outrun training 3x (issue 3, item 8)

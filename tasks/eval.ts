@@ -132,6 +132,7 @@ async function main(args: string[]) {
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
   const model = await loadTrainedModel(source, { onNotice: log });
+  model.net.kernels = choice.layerKernels;
   try {
     const cfg = evalConfig(
       model.runConfig,

@@ -153,6 +153,7 @@ async function main(args: string[]) {
   // printed once the inputs are known to be good: bad input gives one error: line only
   const backendLine = `backend: ${choice.backend} (${choice.reason})`;
   const model = await loadTrainedModel(source, { onNotice: log });
+  model.net.kernels = choice.layerKernels;
   try {
     let x: Float32Array;
     let size: number;

@@ -4,20 +4,26 @@
  * `@tensorflow/tfjs-node` is installed; else `webgpu` when a hardware WebGPU adapter exists
  * (not a software fallback such as Mesa's llvmpipe); else `wasm` (with the project's
  * convolution gradient kernels, and its convolutions and matrix products on OpenBLAS where the
- * library is installed: native_kernels.ts). `webgpu`, `wasm` and `cpu` can be asked for explicitly.
- * Each backend also gets the forms of the model's reductions that suit it
- * (lib/model/layers.ts `LayerKernels`).
+ * library is installed: lib/kernels/). `webgpu`, `wasm` and `cpu` can be asked for explicitly.
+ * The choice also names the forms of the model's layers that suit the backend
+ * (`BackendChoice.layerKernels`, lib/model/layers.ts `LayerKernels`), for whoever builds the net.
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_LAYER_KERNELS, type LayerKernels, setLayerKernels } from "../model/layers.ts";
-import { nativeKernelsBlas, useNativeKernels } from "./native_kernels.ts";
-import { loadOpenBlas } from "./openblas.ts";
-import { registerWasmKernels } from "./wasm_kernels.ts";
-import { installWasmThreads, stopWasmThreads } from "./wasm_threads.ts";
-import { useFastWebgpuKernels } from "./webgpu_kernels.ts";
+import {
+  fusedBatchNorm,
+  installWasmThreads,
+  loadOpenBlas,
+  nativeKernelsBlas,
+  registerWasmKernels,
+  stopWasmThreads,
+  useFastWebgpuKernels,
+  useNativeKernels,
+} from "../kernels/mod.ts";
+// a type only: the model's layers are handed their forms, they never ask the backend
+import type { LayerKernels } from "../model/layers.ts";
 import { type BackendName, BACKENDS } from "./names.ts";
 
 /**
@@ -25,23 +31,29 @@ import { type BackendName, BACKENDS } from "./names.ts";
  * and pooling gradients, which took 0.45-3.8 s per op on an H200 (ENVIRONMENT.md): products
  * with ones vectors and elementwise window maxima keep the GPU busy instead.
  */
-export const WEBGPU_LAYER_KERNELS: LayerKernels = {
+export const WEBGPU_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
   channelSums: "matmul",
-  batchNorm: "ops",
   globalPool: "matmul",
   maxPool: "windows",
-};
+});
 
 /**
  * On wasm with OpenBLAS: BatchNorm's channel sums as one product with a ones vector (10-40x
  * faster than wasm's Sum), and the fused BatchNorm kernels where they pay.
  */
-export const WASM_BLAS_LAYER_KERNELS: LayerKernels = {
+export const WASM_BLAS_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
   channelSums: "gemv",
-  batchNorm: "fused",
   globalPool: "reduce",
   maxPool: "native",
-};
+  fusedBatchNorm,
+});
+
+/** Elsewhere (cpu, tensorflow, wasm without OpenBLAS): TF.js's own ops, as the model's default. */
+export const PLAIN_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
+  channelSums: "reduce",
+  globalPool: "reduce",
+  maxPool: "native",
+});
 
 // the names live in a TF-free module so that flag parsing can check them without TF.js
 export { type BackendName, BACKENDS } from "./names.ts";
@@ -51,6 +63,8 @@ export interface BackendChoice {
   requested: BackendName;
   backend: Exclude<BackendName, "auto">;
   reason: string;
+  /** the forms of the model's layers that suit this backend: pass them to the net (`AdaDfNet`'s `kernels`) */
+  layerKernels: Readonly<LayerKernels>;
 }
 
 /** Thrown when a requested backend cannot run here; the message says why and what to do. */
@@ -268,7 +282,7 @@ export async function initBackend(
   }
   // silence TF.js's "install tfjs-node" banner and debug checks
   tf.env().set("PROD", true);
-  let choice: BackendChoice;
+  let choice: Omit<BackendChoice, "layerKernels">;
   switch (requested) {
     case "auto": {
       const pkg = await tryTensorflow();
@@ -324,13 +338,11 @@ export async function initBackend(
       break;
   }
   await tf.ready();
-  setLayerKernels(
-    choice.backend === "webgpu"
-      ? WEBGPU_LAYER_KERNELS
-      : choice.backend === "wasm" && nativeKernelsBlas() !== undefined
-      ? WASM_BLAS_LAYER_KERNELS
-      : DEFAULT_LAYER_KERNELS,
-  );
-  current = choice;
-  return choice;
+  const layerKernels = choice.backend === "webgpu"
+    ? WEBGPU_LAYER_KERNELS
+    : choice.backend === "wasm" && nativeKernelsBlas() !== undefined
+    ? WASM_BLAS_LAYER_KERNELS
+    : PLAIN_LAYER_KERNELS;
+  current = { ...choice, layerKernels };
+  return current;
 }

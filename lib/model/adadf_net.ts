@@ -19,9 +19,11 @@ import {
   BN_MOMENTUM,
   type BnRecorder,
   conv,
+  DEFAULT_LAYER_KERNELS,
   type ForwardContext,
   globalAveragePool,
   Initializer,
+  type LayerKernels,
   linear,
   maxPool,
   type ParamMap,
@@ -220,7 +222,7 @@ function layer(ctx: ForwardContext, name: string, arch: Arch, x: tf.Tensor4D, n:
 export function stemForward(ctx: ForwardContext, config: ModelConfig, x: tf.Tensor4D): tf.Tensor4D {
   const arch = ARCHS[config.backbone];
   let y = batchNorm(ctx, "feature.bn1", conv(ctx, "feature.conv1", x, 2, 3), { relu: true });
-  y = maxPool(y);
+  y = maxPool(y, ctx.kernels?.maxPool);
   return layer(ctx, "feature.layer1", arch, y, arch.blocks[0], 1);
 }
 
@@ -229,7 +231,7 @@ function branchForward(ctx: ForwardContext, config: ModelConfig, prefix: string,
   let y = layer(ctx, `${prefix}.layer2`, arch, x, arch.blocks[1], 2);
   y = layer(ctx, `${prefix}.layer3`, arch, y, arch.blocks[2], 2);
   y = layer(ctx, `${prefix}.layer4`, arch, y, arch.blocks[3], 2);
-  const features = globalAveragePool(y); // [N, D]
+  const features = globalAveragePool(y, ctx.kernels?.globalPool); // [N, D]
   if (config.variant === "plain") {
     // the baseline: plain logits fc(f); no attention head (reported as 1)
     const attention = tf.ones([features.shape[0], 1]) as tf.Tensor2D;
@@ -314,14 +316,24 @@ export function isStemParam(name: string): boolean {
   return name.startsWith("feature.");
 }
 
-/** A dual-branch Ada-DF network: its architecture and its named variables. */
+/**
+ * A dual-branch Ada-DF network: its architecture, its named variables and how its layers
+ * compute (`kernels`: the forms that suit the backend, from whoever chose it, e.g.
+ * `(await initBackend()).layerKernels`; TF.js's own ops by default).
+ */
 export class AdaDfNet {
   readonly config: ModelConfig;
   readonly params: ParamMap;
+  /** the layers' forms for this backend; the same results whichever (see `LayerKernels`) */
+  kernels: LayerKernels;
 
-  constructor(config: Partial<ModelConfig> = {}, options: { seed?: number; params?: ParamMap } = {}) {
+  constructor(
+    config: Partial<ModelConfig> = {},
+    options: { seed?: number; params?: ParamMap; kernels?: LayerKernels } = {},
+  ) {
     this.config = { ...DEFAULT_MODEL_CONFIG, ...config };
     this.params = options.params ?? createAdaDfParams(this.config, options.seed ?? 0);
+    this.kernels = options.kernels ?? DEFAULT_LAYER_KERNELS;
   }
 
   /** Variables the optimizer updates: every trainable one, less the stem when frozen. */
@@ -338,9 +350,13 @@ export class AdaDfNet {
     return n;
   }
 
-  /** Forward pass; see `adaDfForward`. */
+  /** Forward pass with the net's `kernels`; see `adaDfForward`. */
   apply(x: tf.Tensor4D, options: { training: boolean; bn?: BnRecorder }): AdaDfOutputs {
-    return adaDfForward({ params: this.params, training: options.training, bn: options.bn }, this.config, x);
+    return adaDfForward(
+      { params: this.params, training: options.training, bn: options.bn, kernels: this.kernels },
+      this.config,
+      x,
+    );
   }
 
   /** Reads every tensor into plain arrays (for saving). */

@@ -4,7 +4,6 @@
  * unbiased running variance, Linear layers stored as [in, out].
  */
 import * as tf from "@tensorflow/tfjs";
-import { BN_GRAD_KERNEL, BN_TRAIN_KERNEL } from "../backend/wasm_batchnorm.ts";
 import type { Prng } from "../util/prng.ts";
 
 /** A model's tensors by torchvision-style name (`feature.layer1.0.conv1.weight`). */
@@ -20,11 +19,27 @@ export interface ForwardContext {
   params: ParamMap;
   training: boolean;
   bn?: BnRecorder;
+  /** how the layers compute (default `DEFAULT_LAYER_KERNELS`: TF.js's own ops) */
+  kernels?: LayerKernels;
 }
 
 /**
+ * Training-mode BatchNorm (+ ReLU) of x [N, H, W, C] on fused kernels, with their gradient;
+ * undefined where they do not run (then the layers use ops). `onStats` receives the batch mean
+ * and biased variance [C]. lib/kernels/batchnorm.ts `fusedBatchNorm` is one (for `wasm`).
+ */
+export type FusedBatchNorm = (
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  options: { epsilon: number; relu: boolean; onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void },
+) => tf.Tensor4D | undefined;
+
+/**
  * How four parts of the model are computed. The results are the same; the fastest
- * form depends on the backend (lib/backend/backend.ts picks per backend):
+ * form depends on the backend, so whoever chooses the backend passes the forms in
+ * (`AdaDfNet`'s `kernels`, `ForwardContext.kernels`; lib/backend/backend.ts names them per
+ * backend in `BackendChoice.layerKernels`):
  * - `channelSums` (BatchNorm's per-channel sums over N, H, W): `reduce` = tf.sum over
  *   [0, 1, 2] (a transpose, then one workgroup per channel on webgpu); `matmul` = a batched
  *   product with a ones vector in two stages, which keeps a GPU busy; `gemv` = one
@@ -34,45 +49,32 @@ export interface ForwardContext {
  * - `maxPool`: `native` = tf.maxPool and its MaxPoolGrad kernel; `windows` = the maximum of
  *   the nine strided windows, with a gradient that routes dy to the first maximum of each
  *   window as PyTorch does, built from elementwise ops only.
- * - `batchNorm` (training mode, with the ReLU after it): `ops` = TF.js ops with the hand-written
- *   gradient below; `fused` = the backend's two fused kernels (lib/backend/wasm_batchnorm.ts) for
- *   the activations where they pay (`FUSED_BN_MAX_SIZE`, `FUSED_BN_MAX_CHANNELS`), ops elsewhere.
+ * - `fusedBatchNorm` (training mode, with the ReLU after it): where given, it runs each training
+ *   BatchNorm it accepts (the wasm kernels take the activations where they pay); the others,
+ *   and all without it, run TF.js ops with the hand-written gradient below.
  */
 export interface LayerKernels {
   channelSums: "reduce" | "matmul" | "gemv";
-  batchNorm: "ops" | "fused";
   globalPool: "reduce" | "matmul";
   maxPool: "native" | "windows";
+  fusedBatchNorm?: FusedBatchNorm;
 }
 
-export const DEFAULT_LAYER_KERNELS: LayerKernels = {
+/** TF.js's own ops throughout: what a forward pass uses when it is given no kernels. */
+export const DEFAULT_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
   channelSums: "reduce",
-  batchNorm: "ops",
   globalPool: "reduce",
   maxPool: "native",
-};
-let kernels: LayerKernels = { ...DEFAULT_LAYER_KERNELS };
+});
 
-/** Chooses the forms of the model's reductions (see `LayerKernels`); returns the previous choice. */
-export function setLayerKernels(choice: Partial<LayerKernels>): LayerKernels {
-  const previous = kernels;
-  kernels = { ...kernels, ...choice };
-  return previous;
-}
-
-/** The forms in use. */
-export function layerKernels(): LayerKernels {
-  return { ...kernels };
-}
-
-/** Sums over every axis but the last: x [..., C] -> [C]. */
-export function channelSums(x: tf.Tensor): tf.Tensor1D {
+/** Sums over every axis but the last: x [..., C] -> [C]; `form` as in `LayerKernels.channelSums`. */
+export function channelSums(x: tf.Tensor, form: LayerKernels["channelSums"] = "reduce"): tf.Tensor1D {
   const c = x.shape[x.rank - 1];
   const m = x.size / c;
-  if (kernels.channelSums === "gemv") {
+  if (form === "gemv") {
     return tf.tidy(() => tf.reshape(tf.matMul(tf.ones([1, m]), tf.reshape(x, [m, c])), [c]) as tf.Tensor1D);
   }
-  if (kernels.channelSums === "reduce" || m < 4096) {
+  if (form === "reduce" || m < 4096) {
     return tf.tidy(() => tf.sum(tf.reshape(x, [m, c]), 0) as tf.Tensor1D);
   }
   // two stages of [G, 1, K] x [G, K, C] products: G groups of K rows each
@@ -133,58 +135,11 @@ export function batchNorm(
   const onStats = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
     ctx.bn?.push(name, tf.keep(mean), tf.keep(variance), x.shape[0] * x.shape[1] * x.shape[2]);
   };
-  const fused = x.size <= FUSED_BN_MAX_SIZE && x.shape[3] <= FUSED_BN_MAX_CHANNELS;
-  if (kernels.batchNorm === "fused" && fused && tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) !== undefined) {
-    return fusedBatchNorm(x, gamma, beta, onStats, relu);
-  }
-  const y = trainingBatchNorm(x, gamma, beta, onStats);
+  const kernels = ctx.kernels ?? DEFAULT_LAYER_KERNELS;
+  const fused = kernels.fusedBatchNorm?.(x, gamma, beta, { epsilon: BN_EPS, relu, onStats });
+  if (fused !== undefined) return fused;
+  const y = trainingBatchNorm(x, gamma, beta, onStats, kernels.channelSums);
   return relu ? tf.relu(y) : y;
-}
-
-/**
- * Where the fused BatchNorm kernels pay (wasm, measured on whole training steps): small
- * activations with few channels, where the op-by-op form's per-op costs dominate (the width-16
- * default model: 229-244 -> 191-193 ms per 48x48 step). On larger ones, or with 256+ channels,
- * wasm's own elementwise ops (SIMD, threaded) win (width 64: 699 -> 797 ms fused throughout).
- */
-export const FUSED_BN_MAX_SIZE = 1 << 18;
-export const FUSED_BN_MAX_CHANNELS = 128;
-
-/**
- * Training-mode BatchNorm (+ ReLU) on the backend's fused kernels (lib/backend/wasm_batchnorm.ts):
- * the same statistics and gradient as `trainingBatchNorm`, in three passes forward and two back.
- */
-function fusedBatchNorm(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor1D,
-  beta: tf.Tensor1D,
-  onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
-  relu: boolean,
-): tf.Tensor4D {
-  const op = tf.customGrad(
-    ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
-      const [value, xhat, mean, variance, r] = tf.engine().runKernel(
-        BN_TRAIN_KERNEL,
-        { x: xIn, gamma: g, beta: b } as unknown as tf.NamedTensorMap,
-        { epsilon: BN_EPS, relu } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor[];
-      onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
-      save([xhat, r, g, b]);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sxhat, sr, sg, sb] = saved;
-          return tf.engine().runKernel(
-            BN_GRAD_KERNEL,
-            { dy, xhat: sxhat, r: sr, gamma: sg, beta: sb } as unknown as tf.NamedTensorMap,
-            { relu } as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor[];
-        },
-      };
-      // deno-lint-ignore no-explicit-any
-    }) as any,
-  );
-  return op(x, gamma, beta) as tf.Tensor4D;
 }
 
 /**
@@ -198,14 +153,15 @@ function trainingBatchNorm(
   gamma: tf.Tensor1D,
   beta: tf.Tensor1D,
   onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
+  sums: LayerKernels["channelSums"],
 ): tf.Tensor4D {
   const op = tf.customGrad(
     ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
       const x4 = xIn as tf.Tensor4D;
       const m = x4.size / x4.shape[3];
-      const mean = tf.div(channelSums(x4), m) as tf.Tensor1D; // [C]
+      const mean = tf.div(channelSums(x4, sums), m) as tf.Tensor1D; // [C]
       const centered = tf.sub(x4, mean); // [N, H, W, C]
-      const variance = tf.div(channelSums(tf.square(centered)), m) as tf.Tensor1D; // biased, as PyTorch normalises
+      const variance = tf.div(channelSums(tf.square(centered), sums), m) as tf.Tensor1D; // biased, as PyTorch normalises
       onStats(mean, variance);
       const r = tf.rsqrt(tf.add(variance, BN_EPS)); // [C]
       const xhat = tf.mul(centered, r); // [N, H, W, C]
@@ -216,8 +172,8 @@ function trainingBatchNorm(
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [sxhat, sr, sg] = saved;
           const m = dy.size / dy.shape[dy.rank - 1];
-          const dbeta = channelSums(dy); // [C]
-          const dgamma = channelSums(tf.mul(dy, sxhat)); // [C]
+          const dbeta = channelSums(dy, sums); // [C]
+          const dgamma = channelSums(tf.mul(dy, sxhat), sums); // [C]
           const scale = tf.mul(sg, tf.div(sr, m)); // [C]
           const inner = tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(sxhat, dgamma));
           return [tf.mul(inner, scale), dgamma, dbeta];
@@ -234,14 +190,17 @@ export function linear(ctx: ForwardContext, name: string, x: tf.Tensor2D): tf.Te
   return tf.add(tf.matMul(x, param(ctx, `${name}.weight`) as tf.Tensor2D), param(ctx, `${name}.bias`));
 }
 
-/** MaxPool 3x3, stride 2, pad 1 (PyTorch pads with -inf, which tf.maxPool's explicit pad matches). */
-export function maxPool(x: tf.Tensor4D): tf.Tensor4D {
-  return kernels.maxPool === "native" ? tf.maxPool(x, 3, 2, 1) : windowMaxPool(x);
+/**
+ * MaxPool 3x3, stride 2, pad 1 (PyTorch pads with -inf, which tf.maxPool's explicit pad matches);
+ * `form` as in `LayerKernels.maxPool`.
+ */
+export function maxPool(x: tf.Tensor4D, form: LayerKernels["maxPool"] = "native"): tf.Tensor4D {
+  return form === "native" ? tf.maxPool(x, 3, 2, 1) : windowMaxPool(x);
 }
 
-/** Global average pool over H, W: x [N, H, W, C] -> [N, C]. */
-export function globalAveragePool(x: tf.Tensor4D): tf.Tensor2D {
-  if (kernels.globalPool === "reduce") return tf.mean(x, [1, 2]) as tf.Tensor2D;
+/** Global average pool over H, W: x [N, H, W, C] -> [N, C]; `form` as in `LayerKernels.globalPool`. */
+export function globalAveragePool(x: tf.Tensor4D, form: LayerKernels["globalPool"] = "reduce"): tf.Tensor2D {
+  if (form === "reduce") return tf.mean(x, [1, 2]) as tf.Tensor2D;
   const [n, h, w, c] = x.shape;
   const op = tf.customGrad(
     ((xIn: tf.Tensor) => {

@@ -180,7 +180,7 @@ export function targetBatch(
   x: tf.Tensor4D,
 ): { logits: Float32Array; attention: Float32Array; features: Float32Array } {
   const [l, a, f] = tf.tidy(() => {
-    const o = targetForward({ params: net.params, training: false }, net.config, x);
+    const o = targetForward({ params: net.params, training: false, kernels: net.kernels }, net.config, x);
     return [o.logits, o.attention, o.features];
   });
   const out = {
@@ -198,7 +198,7 @@ export async function targetBatchAsync(
   x: tf.Tensor4D,
 ): Promise<{ logits: Float32Array; attention: Float32Array; features: Float32Array }> {
   const [l, a, f] = tf.tidy(() => {
-    const o = targetForward({ params: net.params, training: false }, net.config, x);
+    const o = targetForward({ params: net.params, training: false, kernels: net.kernels }, net.config, x);
     return [o.logits, o.attention, o.features];
   });
   const [logits, attention, features] = await Promise.all([l, a, f].map((t) => t.data()));

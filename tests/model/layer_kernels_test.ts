@@ -5,7 +5,16 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { channelSums, globalAveragePool, maxPool, setLayerKernels } from "../../lib/model/layers.ts";
+import { AdaDfNet, BnStatistics } from "../../lib/model/adadf_net.ts";
+import {
+  batchNorm,
+  channelSums,
+  DEFAULT_LAYER_KERNELS,
+  type FusedBatchNorm,
+  globalAveragePool,
+  type LayerKernels,
+  maxPool,
+} from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
 await initBackend("cpu");
@@ -24,19 +33,10 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
-function withKernels<T>(choice: Parameters<typeof setLayerKernels>[0], fn: () => T): T {
-  const previous = setLayerKernels(choice);
-  try {
-    return fn();
-  } finally {
-    setLayerKernels(previous);
-  }
-}
-
 Deno.test("channelSums() in matmul form equals tf.sum over N, H, W (two-stage split of 2*3*70*70 rows)", () => {
   const x = randomTensor([2, 70, 70, 5], 1);
-  const a = withKernels({ channelSums: "reduce" }, () => channelSums(x));
-  const b = withKernels({ channelSums: "matmul" }, () => channelSums(x));
+  const a = channelSums(x, "reduce");
+  const b = channelSums(x, "matmul");
   assert.deepEqual(b.shape, [5]);
   assert.ok(maxAbsDiff(a, b) < 1e-3, `max diff ${maxAbsDiff(a, b)}`);
   tf.dispose([x, a, b]);
@@ -45,8 +45,8 @@ Deno.test("channelSums() in matmul form equals tf.sum over N, H, W (two-stage sp
 Deno.test("channelSums() in gemv form (one ones-vector product) equals tf.sum over N, H, W", () => {
   const before = tf.memory().numTensors;
   const x = randomTensor([2, 70, 70, 5], 2);
-  const a = withKernels({ channelSums: "reduce" }, () => channelSums(x));
-  const b = withKernels({ channelSums: "gemv" }, () => channelSums(x));
+  const a = channelSums(x, "reduce");
+  const b = channelSums(x, "gemv");
   assert.deepEqual(b.shape, [5]);
   assert.ok(maxAbsDiff(a, b) < 1e-3, `max diff ${maxAbsDiff(a, b)}`);
   tf.dispose([x, a, b]);
@@ -57,9 +57,9 @@ Deno.test("globalAveragePool() in matmul form matches tf.mean and its gradient",
   const x = randomTensor([3, 4, 5, 6], 2) as tf.Tensor4D;
   const dy = randomTensor([3, 6], 3);
   const run = (form: "reduce" | "matmul") =>
-    withKernels({ globalPool: form }, () => {
-      const y = globalAveragePool(x);
-      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(globalAveragePool(t as tf.Tensor4D), dy)))(x);
+    tf.tidy(() => {
+      const y = globalAveragePool(x, form);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(globalAveragePool(t as tf.Tensor4D, form), dy)))(x);
       return [y, g];
     });
   const before = tf.memory().numTensors;
@@ -77,9 +77,9 @@ Deno.test("maxPool() in windows form matches tf.maxPool and routes the gradient 
     const x = randomTensor([2, h, w, 3], h * 10 + w, 0.5) as tf.Tensor4D; // many ties
     const dy = randomTensor([2, Math.floor((h - 1) / 2) + 1, Math.floor((w - 1) / 2) + 1, 3], 7);
     const run = (form: "native" | "windows") =>
-      withKernels({ maxPool: form }, () => {
-        const y = maxPool(x);
-        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(maxPool(t as tf.Tensor4D), dy)))(x);
+      tf.tidy(() => {
+        const y = maxPool(x, form);
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(maxPool(t as tf.Tensor4D, form), dy)))(x);
         return [y, g];
       });
     const [y1, g1] = run("native");
@@ -89,4 +89,47 @@ Deno.test("maxPool() in windows form matches tf.maxPool and routes the gradient 
     assert.ok(maxAbsDiff(g1, g2) < 1e-5, `gradient differs at ${h}x${w}: ${maxAbsDiff(g1, g2)}`);
     tf.dispose([x, dy, y1, g1, y2, g2]);
   }
+});
+
+Deno.test("batchNorm() runs the context's fusedBatchNorm when one is passed, and TF.js's ops when it declines or is absent", () => {
+  const params = new Map<string, tf.Variable>([
+    ["bn.weight", tf.variable(tf.ones([3]))],
+    ["bn.bias", tf.variable(tf.zeros([3]))],
+  ]);
+  const x = randomTensor([2, 4, 4, 3], 5) as tf.Tensor4D;
+  const marker = tf.zeros([2, 4, 4, 3]) as tf.Tensor4D;
+  const calls: { relu: boolean; epsilon: number }[] = [];
+  const accept: FusedBatchNorm = (_x, _g, _b, o) => {
+    calls.push({ relu: o.relu, epsilon: o.epsilon });
+    return tf.clone(marker);
+  };
+  const decline: FusedBatchNorm = (_x, _g, _b, o) => void calls.push({ relu: o.relu, epsilon: o.epsilon });
+  const run = (kernels?: LayerKernels) =>
+    tf.tidy(() => batchNorm({ params, training: true, kernels }, "bn", x, { relu: true }).dataSync());
+  assert.deepEqual(Array.from(run({ ...DEFAULT_LAYER_KERNELS, fusedBatchNorm: accept })), Array(2 * 4 * 4 * 3).fill(0));
+  assert.deepEqual(calls, [{ relu: true, epsilon: 1e-5 }]);
+  const ops = run(undefined);
+  assert.ok(ops.some((v) => v > 0), "the ops form normalises x");
+  assert.deepEqual(run({ ...DEFAULT_LAYER_KERNELS, fusedBatchNorm: decline }), ops);
+  assert.equal(calls.length, 2);
+  tf.dispose([x, marker, ...params.values()]);
+});
+
+Deno.test("AdaDfNet hands its kernels to every training BatchNorm, and to none in eval mode", () => {
+  let calls = 0;
+  const count: FusedBatchNorm = () => void calls++;
+  const net = new AdaDfNet({ width: 4 }, { seed: 0, kernels: { ...DEFAULT_LAYER_KERNELS, fusedBatchNorm: count } });
+  const bn = new BnStatistics();
+  tf.tidy(() => {
+    net.apply(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, { training: true, bn });
+  });
+  bn.dispose();
+  // ResNet-18: the stem's bn1, layer1's 4, and per branch layers 2-4 with 4 + 1 downsample each
+  assert.equal(calls, 1 + 4 + 2 * 3 * 5);
+  calls = 0;
+  tf.tidy(() => {
+    net.apply(tf.zeros([2, 32, 32, 3]) as tf.Tensor4D, { training: false });
+  });
+  assert.equal(calls, 0);
+  net.dispose();
 });

@@ -1,15 +1,14 @@
 /**
- * Starts the threaded `wasm` backend with `--threads N` (lib/backend/wasm_threads.ts), runs a
+ * Starts the threaded `wasm` backend with `--threads N` (lib/kernels/wasm_threads.ts), runs a
  * convolution, its two gradients and a matrix multiply, and prints one JSON line:
  * {"threads": actual pool size, "sums": [...], "gflops": {"matmul", "conv"}} (best of
- * `--repeats`). tests/backend/wasm_threads_test.ts runs it in a subprocess (the backend is
+ * `--repeats`). tests/kernels/wasm_threads_test.ts runs it in a subprocess (the backend is
  * process-wide) and compares the sums with the single-threaded backend's.
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { parseArgs } from "node:util";
-import { installWasmThreads, stopWasmThreads } from "../../lib/backend/wasm_threads.ts";
-import { registerWasmKernels } from "../../lib/backend/wasm_kernels.ts";
+import { installWasmThreads, registerWasmKernels, stopWasmThreads } from "../../lib/kernels/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -13,15 +13,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { useFastWebgpuKernels } from "../../lib/backend/webgpu_kernels.ts";
-import {
-  batchNorm,
-  channelSums,
-  globalAveragePool,
-  type LayerKernels,
-  maxPool,
-  setLayerKernels,
-} from "../../lib/model/layers.ts";
+import { useFastWebgpuKernels } from "../../lib/kernels/mod.ts";
+import { batchNorm, channelSums, globalAveragePool, type LayerKernels, maxPool } from "../../lib/model/layers.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
 import { targetBatchAsync, trainStepAsync } from "../../lib/train/step.ts";
@@ -76,8 +69,8 @@ async function timeOp(fn: () => tf.Tensor | tf.Tensor[], reps = 10, rounds = 3):
 }
 
 const FORMS: Record<string, LayerKernels> = {
-  tfjs: { channelSums: "reduce", batchNorm: "ops", globalPool: "reduce", maxPool: "native" },
-  ours: { channelSums: "matmul", batchNorm: "ops", globalPool: "matmul", maxPool: "windows" },
+  tfjs: { channelSums: "reduce", globalPool: "reduce", maxPool: "native" },
+  ours: { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" },
 };
 
 // ---- single ops at ResNet-18 shapes (batch 64, 100x100 input) ------------------------------
@@ -97,8 +90,7 @@ const shapes = [[B, 50, 50, 64], [B, 25, 25, 64], [B, 13, 13, 128], [B, 4, 4, 51
 for (const shape of shapes) {
   const x = randn(shape);
   for (const form of ["reduce", "matmul"] as const) {
-    setLayerKernels({ channelSums: form });
-    await op("channelSums", shape, form, () => channelSums(x));
+    await op("channelSums", shape, form, () => channelSums(x, form));
   }
   // whole training BatchNorm, forward and backward
   const c = shape[3];
@@ -108,11 +100,11 @@ for (const shape of shapes) {
   ]);
   const dy = randn(shape);
   for (const form of ["reduce", "matmul"] as const) {
-    setLayerKernels({ channelSums: form });
+    const kernels: LayerKernels = { ...FORMS.tfjs, channelSums: form };
     await op("batchNorm fwd+bwd", shape, form, () =>
       tf.tidy(() => {
         const g = tf.grads((t: tf.Tensor) =>
-          tf.sum(tf.mul(batchNorm({ params, training: true }, "bn", t as tf.Tensor4D), dy))
+          tf.sum(tf.mul(batchNorm({ params, training: true, kernels }, "bn", t as tf.Tensor4D), dy))
         )([x]);
         return g[0];
       }));
@@ -122,12 +114,11 @@ for (const shape of shapes) {
 {
   const x = randn([B, 4, 4, 512]);
   for (const form of ["reduce", "matmul"] as const) {
-    setLayerKernels({ globalPool: form });
     await op(
       "globalPool fwd+bwd",
       [B, 4, 4, 512],
       form,
-      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(globalAveragePool(t as tf.Tensor4D))))(x)),
+      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(globalAveragePool(t as tf.Tensor4D, form))))(x)),
     );
   }
   x.dispose();
@@ -135,13 +126,12 @@ for (const shape of shapes) {
 {
   const x = randn([B, 50, 50, 64]);
   for (const form of ["native", "windows"] as const) {
-    setLayerKernels({ maxPool: form });
-    await op("maxPool fwd", [B, 50, 50, 64], form, () => maxPool(x as tf.Tensor4D));
+    await op("maxPool fwd", [B, 50, 50, 64], form, () => maxPool(x as tf.Tensor4D, form));
     await op(
       "maxPool fwd+bwd",
       [B, 50, 50, 64],
       form,
-      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(maxPool(t as tf.Tensor4D))))(x)),
+      () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.square(maxPool(t as tf.Tensor4D, form))))(x)),
     );
   }
   x.dispose();
@@ -196,10 +186,9 @@ report.ops = ops;
 const steps: Record<string, unknown>[] = [];
 for (const size of quick ? [48] : [100, 48]) {
   for (const [formName, forms] of Object.entries(FORMS)) {
-    setLayerKernels(forms);
     useFastWebgpuKernels(formName === "ours");
     const b = B;
-    const net = new AdaDfNet({ width: 64 }, { seed: 0 });
+    const net = new AdaDfNet({ width: 64 }, { seed: 0, kernels: forms });
     const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
     const variables = net.trainableVariables(true);
     const x = randn([b, size, size, 3]) as tf.Tensor4D;

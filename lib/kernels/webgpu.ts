@@ -10,13 +10,15 @@
  * - `Conv2DBackpropInput` stays TF.js's: its naive shader measured 401 GFLOP/s on an H200
  *   (ENVIRONMENT.md), and its matrix-multiply form (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE`
  *   false) was 2x slower for stride 2 on llvmpipe.
- * Checked against the `cpu` backend in tests/backend/webgpu_kernels_test.ts.
+ * register.ts registers it (`useFastWebgpuKernels`). Checked against the `cpu` backend in
+ * tests/kernels/webgpu_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 
-interface FilterGradAttrs {
+/** The attributes of TF.js's `Conv2DBackpropFilter`. */
+export interface FilterGradAttrs {
   strides: number | [number, number];
   pad: Pad;
   dataFormat?: "NHWC" | "NCHW";
@@ -69,22 +71,3 @@ export function conv2dFilterGradientIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, attr
     return tf.reshape(dw, attrs.filterShape);
   });
 }
-
-let original: tf.KernelConfig | undefined;
-
-/** Turns the project's webgpu `Conv2DBackpropFilter` (im2col) on (default) or back to TF.js's own. */
-export function useFastWebgpuKernels(enabled = true): void {
-  const current = tf.getKernel("Conv2DBackpropFilter", "webgpu");
-  if (original === undefined && current !== undefined && current.kernelFunc !== filterGradKernel) original = current;
-  if (current !== undefined) tf.unregisterKernel("Conv2DBackpropFilter", "webgpu");
-  if (enabled) {
-    tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "webgpu", kernelFunc: filterGradKernel });
-  } else if (original !== undefined) {
-    tf.registerKernel(original);
-  }
-}
-
-const filterGradKernel: tf.KernelFunc = ({ inputs, attrs }) => {
-  const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
-  return conv2dFilterGradientIm2col(x, dy, attrs as unknown as FilterGradAttrs) as unknown as tf.TensorInfo;
-};

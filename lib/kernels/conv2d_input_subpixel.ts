@@ -11,7 +11,7 @@
  * the s*s (row, column) parities is one stride-1 `tf.conv2d` (XNNPACK) of a padded or
  * cropped dy with its sub-filter, in/out channels swapped; the parities are interleaved
  * back with stack + reshape (no transpose). Checked against the `cpu` backend in
- * tests/backend/wasm_kernels_test.ts.
+ * tests/kernels/conv2d_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 

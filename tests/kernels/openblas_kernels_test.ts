@@ -1,9 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { nativeKernelsBlas, setBlockFloats } from "../../lib/backend/native_kernels.ts";
-import { coretypeFromCpuFlags, loadOpenBlas } from "../../lib/backend/openblas.ts";
-import { maxPool, setLayerKernels } from "../../lib/model/layers.ts";
+import { coretypeFromCpuFlags, loadOpenBlas, nativeKernelsBlas, setBlockFloats } from "../../lib/kernels/mod.ts";
+import { maxPool } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
 import { maxRelError } from "./_compare.ts";
 
@@ -275,19 +274,14 @@ Deno.test("wasm MaxPoolGrad routes dy to each window's first maximum, as PyTorch
   const dyv = randomArray(2 * 5 * 4 * 3, prng);
   const grad = async (backend: "cpu" | "wasm", form: "native" | "windows") => {
     await initBackend(backend);
-    const previous = setLayerKernels({ maxPool: form });
-    try {
-      const before = tf.memory().numTensors;
-      const x = tf.tensor4d(xv, [2, 9, 8, 3]);
-      const dy = tf.tensor4d(dyv, [2, 5, 4, 3]);
-      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a as tf.Tensor4D), dy)))(x);
-      const out = await g.data();
-      tf.dispose([x, dy, g]);
-      assert.equal(tf.memory().numTensors, before);
-      return out;
-    } finally {
-      setLayerKernels(previous);
-    }
+    const before = tf.memory().numTensors;
+    const x = tf.tensor4d(xv, [2, 9, 8, 3]);
+    const dy = tf.tensor4d(dyv, [2, 5, 4, 3]);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a as tf.Tensor4D, form), dy)))(x);
+    const out = await g.data();
+    tf.dispose([x, dy, g]);
+    assert.equal(tf.memory().numTensors, before);
+    return out;
   };
   const ref = await grad("cpu", "windows");
   const got = await grad("wasm", "native");

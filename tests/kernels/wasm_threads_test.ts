@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { installWasmThreads } from "../../lib/backend/wasm_threads.ts";
+import { installWasmThreads } from "../../lib/kernels/wasm_threads.ts";
 
 const PROBE = new URL("../../tools/bench/wasm_threads_probe.ts", import.meta.url).pathname;
 

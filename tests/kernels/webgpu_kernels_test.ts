@@ -1,5 +1,5 @@
 /**
- * The webgpu kernels of lib/backend/webgpu_kernels.ts: the im2col filter gradient is plain
+ * The webgpu kernels of lib/kernels/webgpu.ts: the im2col filter gradient is plain
  * TF.js math, so it is checked on `cpu` against TF.js's own gradient for every padding and
  * stride the model uses; then, where a WebGPU adapter exists (here Mesa's llvmpipe), the
  * registered kernels are checked on `webgpu` against `cpu`.
@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "../../lib/backend/webgpu_kernels.ts";
+import { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "../../lib/kernels/mod.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
 type Case = { k: number; s: number; pad: number | "same" | "valid"; h: number; w: number; cin: number; cout: number };
@@ -123,10 +123,9 @@ Deno.test({
     const { AdaDfNet } = await import("../../lib/model/adadf_net.ts");
     const { trainStepAsync } = await import("../../lib/train/step.ts");
     const { initialClassDistributions } = await import("../../lib/method/class_distributions.ts");
-    const { layerKernels } = await import("../../lib/model/layers.ts");
     const run = async (backend: "cpu" | "webgpu") => {
-      await initBackend(backend);
-      const net = new AdaDfNet({ width: 4 }, { seed: 3 });
+      const choice = await initBackend(backend);
+      const net = new AdaDfNet({ width: 4 }, { seed: 3, kernels: choice.layerKernels });
       const x = tensor([8, 20, 20, 3], 5) as tf.Tensor4D;
       const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 0], "int32");
       const classDistributions = tf.tensor2d(initialClassDistributions(7, 0.5));
@@ -141,7 +140,7 @@ Deno.test({
       const before = tf.memory().numTensors;
       const second = await trainStepAsync(net, { x, labels }, options);
       assert.equal(tf.memory().numTensors, before, `${backend}: the step leaves no tensor behind`);
-      const forms = layerKernels();
+      const forms = choice.layerKernels;
       tf.dispose([x, labels, classDistributions]);
       optimizer.dispose();
       net.dispose();
@@ -149,8 +148,8 @@ Deno.test({
     };
     const cpu = await run("cpu");
     const gpu = await run("webgpu");
-    assert.deepEqual(cpu.forms, { channelSums: "reduce", batchNorm: "ops", globalPool: "reduce", maxPool: "native" });
-    assert.deepEqual(gpu.forms, { channelSums: "matmul", batchNorm: "ops", globalPool: "matmul", maxPool: "windows" });
+    assert.deepEqual(cpu.forms, { channelSums: "reduce", globalPool: "reduce", maxPool: "native" });
+    assert.deepEqual(gpu.forms, { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" });
     // the first step's losses agree tightly; after one Adam update (which moves every weight by
     // about lr whatever its gradient's size, so near-zero gradients of either sign diverge) loosely
     for (const k of ["total", "ce", "kld", "rr"] as const) {
@@ -173,8 +172,8 @@ Deno.test({
     const { adaDfLoss } = await import("../../lib/method/adadf_loss.ts");
     const { initialClassDistributions } = await import("../../lib/method/class_distributions.ts");
     const grads = async (backend: "cpu" | "webgpu") => {
-      await initBackend(backend);
-      const net = new AdaDfNet({ width: 4 }, { seed: 3 });
+      const choice = await initBackend(backend);
+      const net = new AdaDfNet({ width: 4 }, { seed: 3, kernels: choice.layerKernels });
       const x = tensor([8, 20, 20, 3], 5) as tf.Tensor4D;
       const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 0], "int32");
       const cd = tf.tensor2d(initialClassDistributions(7, 0.5));

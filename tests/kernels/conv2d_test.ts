@@ -78,19 +78,6 @@ for (const [i, c] of CASES.entries()) {
   });
 }
 
-Deno.test("initBackend() rejects an unknown backend and a missing tensorflow package with clear messages", async () => {
-  // deno-lint-ignore no-explicit-any
-  await assert.rejects(() => initBackend("tpu" as any), /backend must be one of auto, tensorflow, webgpu, wasm, cpu/);
-  await assert.rejects(() => initBackend("tensorflow"), /needs @tensorflow\/tfjs-node-gpu or @tensorflow\/tfjs-node/);
-});
-
-Deno.test("initBackend('auto') picks wasm here and says why", async () => {
-  const choice = await initBackend("auto");
-  assert.equal(choice.backend, "wasm");
-  assert.match(choice.reason, /tfjs-node/);
-  assert.equal(tf.getBackend(), "wasm");
-});
-
 Deno.test("wasm Identity (tf.clone, tensors saved for the backward pass) shares the buffer and keeps it alive", async () => {
   await initBackend("wasm");
   const before = tf.memory().numTensors;

@@ -1,6 +1,7 @@
 /**
  * Training-mode BatchNorm (and an optional ReLU after it) as two fused kernels for the `wasm`
- * backend, used by lib/model/layers.ts when they are registered. TF.js runs the forward pass as
+ * backend, and `fusedBatchNorm`, the differentiable op over them (a model calls it where it
+ * would run BatchNorm's ops, and falls back to them where it returns undefined). TF.js runs the forward pass as
  * 2 channel sums and 5 elementwise ops (then a ReLU), and the backward pass as 2 channel sums and
  * 5 elementwise ops (after ReLU's step, cast and multiply); each op is a pass over the activation
  * and a call with its own overhead. Here: three passes forward, two backward, sums in float64.
@@ -10,7 +11,7 @@
  * xhat = (x - mean) r, y = gamma xhat + beta (then max(y, 0) with `relu`).
  * Backward (`BN_GRAD_KERNEL`): with g = dy where y > 0 (or dy without `relu`),
  * dbeta = sum(g), dgamma = sum(g xhat), dx = gamma r / M (M g - dbeta - xhat dgamma).
- * Checked against the op-by-op form on the `cpu` backend in tests/backend/wasm_batchnorm_test.ts.
+ * Checked against the op-by-op form on the `cpu` backend in tests/kernels/batchnorm_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
@@ -120,4 +121,63 @@ export function registerWasmBatchNorm(): void {
   if (tf.getKernel(BN_TRAIN_KERNEL, "wasm") !== undefined) return;
   tf.registerKernel({ kernelName: BN_TRAIN_KERNEL, backendName: "wasm", kernelFunc: batchNormTrain });
   tf.registerKernel({ kernelName: BN_GRAD_KERNEL, backendName: "wasm", kernelFunc: batchNormGrad });
+}
+
+/**
+ * Where the fused kernels pay (wasm, measured on whole training steps of a ResNet-18): small
+ * activations with few channels, where the op-by-op form's per-op costs dominate (width 16:
+ * 229-244 -> 191-193 ms per 48x48 step). On larger ones, or with 256+ channels, wasm's own
+ * elementwise ops (SIMD, threaded) win (width 64: 699 -> 797 ms fused throughout).
+ */
+export const FUSED_BN_MAX_SIZE = 1 << 18;
+export const FUSED_BN_MAX_CHANNELS = 128;
+
+/** What `fusedBatchNorm` needs besides the tensors. */
+export interface FusedBatchNormOptions {
+  epsilon: number;
+  /** a ReLU after the BatchNorm, in the same passes */
+  relu: boolean;
+  /** receives the batch mean and biased variance [C] (for a running-statistics update) */
+  onStats: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
+}
+
+/**
+ * Training-mode BatchNorm (+ ReLU) of x [N, H, W, C] over N, H, W on the fused kernels, with
+ * their gradient: three passes forward and two back. Undefined where they do not run or do not
+ * pay: the active backend has no such kernel (`registerWasmBatchNorm` registers them for
+ * `wasm`), or x is above `FUSED_BN_MAX_SIZE` values or `FUSED_BN_MAX_CHANNELS` channels.
+ */
+export function fusedBatchNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  options: FusedBatchNormOptions,
+): tf.Tensor4D | undefined {
+  const pays = x.size <= FUSED_BN_MAX_SIZE && x.shape[3] <= FUSED_BN_MAX_CHANNELS;
+  if (!pays || tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) === undefined) return undefined;
+  const { epsilon, relu, onStats } = options;
+  const op = tf.customGrad(
+    ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, xhat, mean, variance, r] = tf.engine().runKernel(
+        BN_TRAIN_KERNEL,
+        { x: xIn, gamma: g, beta: b } as unknown as tf.NamedTensorMap,
+        { epsilon, relu } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+      save([xhat, r, g, b]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sxhat, sr, sg, sb] = saved;
+          return tf.engine().runKernel(
+            BN_GRAD_KERNEL,
+            { dy, xhat: sxhat, r: sr, gamma: sg, beta: sb } as unknown as tf.NamedTensorMap,
+            { relu } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+    }) as any,
+  );
+  return op(x, gamma, beta) as tf.Tensor4D;
 }

@@ -1,6 +1,6 @@
 /**
  * OpenBLAS through Deno's FFI, for the `wasm` backend's convolutions and matrix products
- * (native_kernels.ts).
+ * (conv2d_blas.ts, matmul.ts, shifted3x3.ts).
  *
  * WebAssembly SIMD is 128 bits wide and XNNPACK's single-precision convolutions reach
  * 24-28 GFLOP/s per thread here; OpenBLAS's AVX-512 `sgemm` reaches 220-300 GFLOP/s on the

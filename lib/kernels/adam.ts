@@ -1,0 +1,46 @@
+/**
+ * The fused Adam update as one `wasm` kernel (register.ts registers it). A TF.js optimizer that
+ * runs it through `tf.engine().runKernel(ADAM_UPDATE_KERNEL, { value, m, v, gradient }, attrs)`
+ * lives with the training code (the toolkit's is lib/train/adam.ts).
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
+
+/** The fused Adam update's kernel name; registered for `wasm` only. */
+export const ADAM_UPDATE_KERNEL = "AdadfAdamUpdate";
+
+/**
+ * One variable's Adam step in one pass over the heap, where TF.js's optimizer runs 14 ops
+ * (each a pass, most with a scalar tensor made from a number):
+ * m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2, p' = p - lr (m' / bc1) / (sqrt(v' / bc2) + eps).
+ * Inputs value, m, v, gradient; outputs new value, m', v' (fresh buffers, so tensors that
+ * share the old ones are untouched).
+ */
+export function adamUpdate(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo[] {
+  const { value, m, v, gradient } = args.inputs as Record<string, tf.TensorInfo>;
+  const a = args.attrs as unknown as {
+    lr: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    bc1: number;
+    bc2: number;
+  };
+  const backend = args.backend as unknown as WasmBackendLike;
+  const outs = [value, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+  const n = value.shape.reduce((x, y) => x * y, 1);
+  // one view per tensor (a loop over the whole heap's view is 2x slower past 2 GiB)
+  const [p0, m0, v0, g0, p1, m1, v1] = tensorViews(backend, [value, m, v, gradient, ...outs]);
+  const { beta1, beta2, epsilon } = a;
+  const step = a.lr / a.bc1; // lr (m' / bc1) / (sqrt(v') / sqrt(bc2) + eps), one division per value
+  const scale = 1 / Math.sqrt(a.bc2);
+  for (let i = 0; i < n; i++) {
+    const g = g0[i];
+    const mi = beta1 * m0[i] + (1 - beta1) * g;
+    const vi = beta2 * v0[i] + (1 - beta2) * g * g;
+    m1[i] = mi;
+    v1[i] = vi;
+    p1[i] = p0[i] - step * mi / (Math.sqrt(vi) * scale + epsilon);
+  }
+  return outs;
+}

@@ -1,0 +1,175 @@
+/**
+ * Turning the kernels on: what a program calls once its TF.js backend is chosen.
+ * - `registerWasmKernels()`: the `wasm` backend's convolution gradients (conv2d_xnnpack.ts),
+ *   `MaxPoolGrad` (maxpool.ts), `Identity` (identity.ts), the fused Adam update (adam.ts) and
+ *   the fused BatchNorm kernels (batchnorm.ts). Call before `tf.setBackend("wasm")` or after.
+ * - `useNativeKernels(blas)`: the `wasm` backend's `Conv2D`, its two gradients and `BatchMatMul`
+ *   on OpenBLAS (conv2d_blas.ts, matmul.ts; `loadOpenBlas()` from openblas.ts), or back with
+ *   `undefined`.
+ * - `useFastWebgpuKernels()`: the `webgpu` backend's filter gradient as im2col (webgpu.ts).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { OpenBlas } from "./openblas.ts";
+import type { WasmBackendLike } from "./_wasm_heap.ts";
+import { conv2dInfo, type ConvAttrs } from "./_conv_info.ts";
+import { ADAM_UPDATE_KERNEL, adamUpdate } from "./adam.ts";
+import { registerWasmBatchNorm } from "./batchnorm.ts";
+import { conv2dFilterGrad, conv2dInputGrad, convolve, xnnpackForward } from "./conv2d_blas.ts";
+import { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
+import { identity } from "./identity.ts";
+import { batchMatMul } from "./matmul.ts";
+import { maxPoolGrad } from "./maxpool.ts";
+import { conv2dFilterGradientIm2col, type FilterGradAttrs } from "./webgpu.ts";
+
+type TensorInfo = tf.TensorInfo;
+
+// ---- wasm ------------------------------------------------------------------------------------
+
+let registered = false;
+
+/**
+ * Registers the `wasm` backend's `Conv2DBackpropFilter`, `Conv2DBackpropInput`, `MaxPoolGrad`, `Identity`, the
+ * fused Adam update (`ADAM_UPDATE_KERNEL`) and the fused BatchNorm kernels. Idempotent.
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const name of ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "Identity"]) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+      return conv2dFilterGradient(x, dy, a.filterShape, a) as unknown as tf.TensorInfo;
+    },
+  });
+  tf.registerKernel({ kernelName: "MaxPoolGrad", backendName: "wasm", kernelFunc: maxPoolGrad });
+  tf.registerKernel({ kernelName: "Identity", backendName: "wasm", kernelFunc: identity });
+  tf.registerKernel({ kernelName: ADAM_UPDATE_KERNEL, backendName: "wasm", kernelFunc: adamUpdate });
+  registerWasmBatchNorm();
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs }) => {
+      const { dy, filter } = inputs as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+      return conv2dInputGradient(dy, filter, a.inputShape, a) as unknown as tf.TensorInfo;
+    },
+  });
+}
+
+// ---- wasm on OpenBLAS --------------------------------------------------------------------------
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+const previous = new Map<string, KernelFunc>();
+
+function swap(kernelName: string, kernelFunc: KernelFunc): void {
+  const current = tf.getKernel(kernelName, "wasm");
+  if (current !== undefined) {
+    if (!previous.has(kernelName)) previous.set(kernelName, current.kernelFunc);
+    tf.unregisterKernel(kernelName, "wasm");
+  }
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+}
+
+function fallback(kernelName: string, args: Parameters<KernelFunc>[0]) {
+  const f = previous.get(kernelName);
+  if (f === undefined) throw new Error(`no wasm kernel ${kernelName} to fall back to`);
+  return f(args);
+}
+
+let active: OpenBlas | undefined;
+
+/** The OpenBLAS in use by the `wasm` backend's kernels, if any. */
+export function nativeKernelsBlas(): OpenBlas | undefined {
+  return active;
+}
+
+/**
+ * Routes the `wasm` backend's `Conv2D`, `Conv2DBackpropFilter` and `BatchMatMul` through
+ * `blas` (undefined: back to the kernels registered before). Registers `registerWasmKernels`'s
+ * first, so that they are what the fallbacks restore.
+ */
+export function useNativeKernels(blas: OpenBlas | undefined): void {
+  if (blas === undefined) {
+    for (const [kernelName, kernelFunc] of previous) {
+      tf.unregisterKernel(kernelName, "wasm");
+      tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    }
+    previous.clear();
+    active = undefined;
+    return;
+  }
+  // the project's own wasm kernels first, so that they are what the fallbacks and `off` restore
+  registerWasmKernels();
+  active = blas;
+  swap("Conv2D", (args) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (x.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2D", args);
+    }
+    const info = conv2dInfo(x.shape, filter.shape, a);
+    if (xnnpackForward(info)) return fallback("Conv2D", args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    return convolve(active!, backend, x, filter, info);
+  });
+  swap("Conv2DBackpropFilter", (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+    if (x.dtype !== "float32" || dy.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2DBackpropFilter", args);
+    }
+    return conv2dFilterGrad(
+      active!,
+      args.backend as unknown as WasmBackendLike,
+      x,
+      dy,
+      conv2dInfo(x.shape, a.filterShape, a),
+    );
+  });
+  swap("Conv2DBackpropInput", (args) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+    if (dy.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
+      return fallback("Conv2DBackpropInput", args);
+    }
+    return conv2dInputGrad(
+      active!,
+      args.backend as unknown as WasmBackendLike,
+      dy,
+      filter,
+      conv2dInfo(a.inputShape, filter.shape, a),
+    );
+  });
+  swap("BatchMatMul", (args) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
+    return batchMatMul(active!, args.backend as unknown as WasmBackendLike, a, b, transposeA, transposeB);
+  });
+}
+
+// ---- webgpu ------------------------------------------------------------------------------------
+
+let original: tf.KernelConfig | undefined;
+
+/** Turns the project's webgpu `Conv2DBackpropFilter` (im2col) on (default) or back to TF.js's own. */
+export function useFastWebgpuKernels(enabled = true): void {
+  const current = tf.getKernel("Conv2DBackpropFilter", "webgpu");
+  if (original === undefined && current !== undefined && current.kernelFunc !== filterGradKernel) original = current;
+  if (current !== undefined) tf.unregisterKernel("Conv2DBackpropFilter", "webgpu");
+  if (enabled) {
+    tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "webgpu", kernelFunc: filterGradKernel });
+  } else if (original !== undefined) {
+    tf.registerKernel(original);
+  }
+}
+
+const filterGradKernel: tf.KernelFunc = ({ inputs, attrs }) => {
+  const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
+  return conv2dFilterGradientIm2col(x, dy, attrs as unknown as FilterGradAttrs) as unknown as tf.TensorInfo;
+};

@@ -16,7 +16,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
 
+/** The forward kernel's name: x, gamma, beta -> y, xhat, mean, variance, r (attrs epsilon, relu). */
 export const BN_TRAIN_KERNEL = "AdadfBatchNormTrain";
+/** The backward kernel's name: dy, xhat, r, gamma, beta -> dx, dgamma, dbeta (attr relu). */
 export const BN_GRAD_KERNEL = "AdadfBatchNormGrad";
 
 type KernelArgs = Parameters<tf.KernelConfig["kernelFunc"]>[0];
@@ -130,10 +132,12 @@ export function registerWasmBatchNorm(): void {
  * elementwise ops (SIMD, threaded) win (width 64: 699 -> 797 ms fused throughout).
  */
 export const FUSED_BN_MAX_SIZE = 1 << 18;
+/** Channels above which `fusedBatchNorm` leaves an activation to ops (see `FUSED_BN_MAX_SIZE`). */
 export const FUSED_BN_MAX_CHANNELS = 128;
 
 /** What `fusedBatchNorm` needs besides the tensors. */
 export interface FusedBatchNormOptions {
+  /** added to the variance (PyTorch's BatchNorm2d: 1e-5) */
   epsilon: number;
   /** a ReLU after the BatchNorm, in the same passes */
   relu: boolean;

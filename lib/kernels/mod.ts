@@ -54,6 +54,7 @@ export {
   type FusedBatchNormOptions,
   registerWasmBatchNorm,
 } from "./batchnorm.ts";
+export type { ConvAttrs } from "./_conv_info.ts";
 export { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 export { BLOCK_FLOATS, col2imAdd, im2col, setBlockFloats } from "./im2col.ts";
 export { coretypeFromCpuFlags, loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./openblas.ts";

@@ -53,6 +53,7 @@ export interface OpenBlas {
   corename: string;
   /** OpenBLAS's version and build line */
   config: string;
+  /** OpenBLAS's own threads (`OPENBLAS_NUM_THREADS`, else every core) */
   threads: number;
   /**
    * Row-major `C = alpha * op(A) . op(B) + beta * C`; A is M x K after op, B is K x N, C is M x N.

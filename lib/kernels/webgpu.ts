@@ -15,12 +15,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 
-type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
-
-/** The attributes of TF.js's `Conv2DBackpropFilter`. */
+/** The attributes of TF.js's `Conv2DBackpropFilter` (as `tf.conv2d` takes them, plus the filter's shape). */
 export interface FilterGradAttrs {
   strides: number | [number, number];
-  pad: Pad;
+  pad: "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
   dataFormat?: "NHWC" | "NCHW";
   dimRoundingMode?: "floor" | "round" | "ceil";
   filterShape: [number, number, number, number];

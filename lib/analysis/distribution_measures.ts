@@ -122,6 +122,14 @@ export interface DistributionRecord {
    * is empty
    */
   auc: { flipped: number; blended: number };
+  /** the ROC curves behind `auc` (at most 65 points each, first and last kept) */
+  roc: { flipped: { fpr: number; tpr: number }[]; blended: { fpr: number; tpr: number }[] };
+}
+
+/** At most `k` points of a curve, evenly spaced by index, first and last kept. */
+export function thinCurve<T>(points: readonly T[], k = 65): T[] {
+  if (points.length <= k) return points.slice();
+  return Array.from({ length: k }, (_, i) => points[Math.round((i * (points.length - 1)) / (k - 1))]);
 }
 
 /** A face is blended when its true distribution's largest class has less than this. */
@@ -149,14 +157,16 @@ export function measureDistributions(epoch: number, samples: readonly MeasuredSa
       }];
     })) as DistributionRecord["js"];
   const lowW = samples.map((s) => 1 - s.w);
+  const flipped = samples.map((s) => s.flipped === true);
   return {
     epoch,
     samples: samples.length,
     js: by(jsDivergence),
     l1: by(l1Distance),
-    auc: {
-      flipped: rocAuc(lowW, samples.map((s) => s.flipped === true)),
-      blended: rocAuc(lowW, blended),
+    auc: { flipped: rocAuc(lowW, flipped), blended: rocAuc(lowW, blended) },
+    roc: {
+      flipped: flipped.some((f) => f) ? thinCurve(rocCurve(lowW, flipped)) : [],
+      blended: blended.some((b) => b) ? thinCurve(rocCurve(lowW, blended)) : [],
     },
   };
 }

@@ -155,32 +155,49 @@ export { findStateDict, loadPretrainedInto, netFromWeightsFile } from "./lib/mod
 export { exportOfficialSafetensors, officialStateDict } from "./lib/model/weights_export.ts";
 export * from "./lib/method/mod.ts";
 export { trainStep, trainStepAsync } from "./lib/train/step.ts";
-export { evaluateTarget, InterruptedError, trainAdaDf } from "./lib/train/trainer.ts";
+export { InterruptedError, trainAdaDf, type TrainEvent } from "./lib/train/trainer.ts";
+export type { EpochResult } from "./lib/train/trainer.ts";
 export type {
+  AttentionRecord,
   ClassDistributionRecord,
   EpochMetrics,
-  EpochResult,
+  FeaturesFile,
+  MetricsRecord,
+  RunSummary,
+  TrackedRecord,
+  TrackedSample,
   TrackedSampleRecord,
-  TrainEvent,
-} from "./lib/train/trainer.ts";
+} from "./lib/run/records.ts";
 export {
-  defaultRunDir,
-  loadData,
-  readRunConfig,
-  resumeTraining,
-  type RunSummary,
-  runTraining,
-} from "./lib/train/run.ts";
+  readAttention,
+  readClassDistributions,
+  readFeatures,
+  readMetrics,
+  readRunFolder,
+  readTracked,
+  type RunFolder,
+  RunFolderError,
+} from "./lib/run/reader.ts";
+export { readRunConfig } from "./lib/run/config_json.ts";
+export { defaultRunDir, resumeTraining, runTraining } from "./lib/run/training_run.ts";
 export {
   cachedRun,
   cachedRunWithProgress,
   NOTEBOOK_PRESET,
   notebookProgress,
   type ProgressSink,
-} from "./lib/train/cached_run.ts";
-export { confusionFromLogits, evaluateModel, type EvaluationReport, formatEvaluation } from "./lib/train/evaluate.ts";
-export { predictBatch } from "./lib/train/predict.ts";
-export { loadTrainedModel } from "./lib/train/trained_model.ts";
+} from "./lib/run/cached_run.ts";
+export { type DataConfig, dataConfig, resolveDataConfig } from "./lib/config.ts";
+export { loadData } from "./lib/data/load.ts";
+export {
+  confusionFromLogits,
+  evaluateModel,
+  evaluateTarget,
+  type EvaluationReport,
+  formatEvaluation,
+} from "./lib/infer/evaluate.ts";
+export { predictBatch } from "./lib/infer/predict.ts";
+export { loadTrainedModel } from "./lib/infer/trained_model.ts";
 export * from "./lib/analysis/mod.ts";
 export * from "./lib/viz/mod.ts";
 export { decodeNpy, encodeNpy } from "./lib/util/files.ts";

@@ -366,3 +366,75 @@ export function decodeSize(c: Pick<TrainConfig, "imageSize" | "tenCrop">): numbe
 export function stemFrozen(c: TrainConfig): boolean {
   return c.freezeStem === "auto" ? c.pretrained !== null : c.freezeStem;
 }
+
+// ---- the data-only configuration ---------------------------------------------------------------
+
+/**
+ * What loading a data set reads (lib/data/load.ts): which data set, where, at what size, how
+ * its faces are cached, and the label noise applied to its training split. `deno task eval`
+ * and `predict` build only this; a training run derives it with {@linkcode dataConfig}.
+ */
+export interface DataConfig {
+  dataset: DatasetName;
+  dataPath: string | null;
+  /** the model's input size; with `tenCrop` faces decode larger ({@linkcode decodeSize}) */
+  imageSize: number;
+  tenCrop: boolean;
+  cache: TrainConfig["cache"];
+  affectnetClasses: TrainConfig["affectnetClasses"];
+  synth: SynthConfig;
+  /** fraction of training labels flipped per class (a test-only load ignores it) */
+  noise: number;
+  noiseFile: string | null;
+  /** the run's seed: the noise flips draw from seed + 7919 */
+  seed: number;
+}
+
+/** The keys of {@linkcode DataConfig}, all of them {@linkcode TrainConfig} keys too. */
+export const DATA_CONFIG_KEYS = [
+  "dataset",
+  "dataPath",
+  "imageSize",
+  "tenCrop",
+  "cache",
+  "affectnetClasses",
+  "synth",
+  "noise",
+  "noiseFile",
+  "seed",
+] as const satisfies readonly (keyof DataConfig & keyof TrainConfig)[];
+
+/** A layer of data settings (see {@linkcode resolveDataConfig}). */
+export type DataLayer = Partial<Omit<DataConfig, "synth">> & { synth?: Partial<SynthConfig> };
+
+/** The data part of a training configuration. */
+export function dataConfig(c: TrainConfig): DataConfig {
+  return {
+    dataset: c.dataset,
+    dataPath: c.dataPath,
+    imageSize: c.imageSize,
+    tenCrop: c.tenCrop,
+    cache: c.cache,
+    affectnetClasses: c.affectnetClasses,
+    synth: { ...c.synth },
+    noise: c.noise,
+    noiseFile: c.noiseFile,
+    seed: c.seed,
+  };
+}
+
+/**
+ * Merges data layers (later wins) over the defaults and the data set's preset and validates
+ * them as {@linkcode resolveConfig} does; a key that is not a data setting is a ConfigError.
+ */
+export function resolveDataConfig(...layers: DataLayer[]): DataConfig {
+  for (const layer of layers) {
+    for (const key of Object.keys(layer ?? {})) {
+      if (!(DATA_CONFIG_KEYS as readonly string[]).includes(key)) {
+        throw new ConfigError(`'${key}' is not a data setting; expected one of ${DATA_CONFIG_KEYS.join(", ")}`);
+      }
+    }
+  }
+  // the training settings come from the defaults and the preset alone, so only data settings can be invalid
+  return dataConfig(resolveConfig(...(layers as Layer[])));
+}

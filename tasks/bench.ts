@@ -4,7 +4,7 @@
  * of one training step. `tools/bench/pytorch_bench.py` runs the same model and batch in
  * PyTorch, so a ratio can be measured in one session on one machine.
  */
-import type { BenchReport } from "../lib/train/bench.ts";
+import type { BenchReport } from "../lib/bench/bench.ts";
 import type { PipelineBenchResult } from "../lib/data/pipeline_bench.ts";
 import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 import { BACKENDS } from "../lib/backend/names.ts";
@@ -72,7 +72,7 @@ async function main(args: string[]) {
   }
 
   const { initBackend } = await import("../lib/backend/backend.ts");
-  const { benchmark } = await import("../lib/train/bench.ts");
+  const { benchmark } = await import("../lib/bench/bench.ts");
   const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads, blas });
   const { nativeKernelsBlas } = await import("../lib/kernels/mod.ts");
   const openblas = choice.backend === "wasm" ? nativeKernelsBlas() : undefined;

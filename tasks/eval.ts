@@ -1,6 +1,16 @@
 /** `deno task eval`: accuracy, per-class accuracy and the confusion matrix of a trained model on a test split. */
 import { modelSourceFlags, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
-import { ConfigError, type Layer, resolveConfig, type TrainConfig } from "../lib/config.ts";
+import {
+  BACKENDS,
+  type BackendName,
+  ConfigError,
+  type DataConfig,
+  type DataLayer,
+  DEFAULT_CONFIG,
+  type Layer,
+  resolveDataConfig,
+  type TrainConfig,
+} from "../lib/config.ts";
 import { flagOptions, flagsToLayer, helpText, pickFlags } from "../lib/config/flags.ts";
 
 /** eval's flags: its own, then the data-set flags of the table (lib/config/flags.ts) with eval's meaning. */
@@ -61,15 +71,24 @@ const HELP = helpText({
   flags: EVAL_FLAGS,
 });
 
+/** What eval runs with: the data set to load (data settings only), the forward pass's batch size and the backend. */
+export interface EvalSettings {
+  data: DataConfig;
+  /** images per forward pass; only speed depends on it */
+  batchSize: number;
+  backend: BackendName;
+}
+
 /**
- * The data-set part of a configuration: the run's (unless --dataset names another), then the
- * flags (`run` undefined: the flags alone, to check them before the heavy imports).
+ * The data settings: the run's (unless --dataset names another), then the flags (`run`
+ * undefined: the flags alone, to check them before the heavy imports); and the batch size and
+ * backend of the flags.
  */
 export function evalConfig(
   run: TrainConfig | undefined,
   v: Record<string, string | boolean | undefined>,
   modelSize: number | undefined,
-): TrainConfig {
+): EvalSettings {
   let flags: Layer;
   try {
     flags = flagsToLayer(EVAL_FLAGS, v);
@@ -78,27 +97,25 @@ export function evalConfig(
     throw e;
   }
   if (flags.imageSize === undefined && modelSize !== undefined) flags.imageSize = modelSize;
-  let base: Record<string, unknown> = {};
-  if (run !== undefined) {
-    const same = flags.dataset === undefined || flags.dataset === run.dataset;
-    base = same
-      ? {
-        dataset: run.dataset,
-        dataPath: run.dataPath,
-        tenCrop: run.tenCrop,
-        cache: run.cache,
-        affectnetClasses: run.affectnetClasses,
-        synth: run.synth,
-        backend: run.backend,
-      }
-      : { backend: run.backend };
-  }
+  const { batchSize = 64, backend = run?.backend ?? DEFAULT_CONFIG.backend, ...dataFlags } = flags;
+  const same = run !== undefined && (flags.dataset === undefined || flags.dataset === run.dataset);
+  const base: DataLayer = same
+    ? {
+      dataset: run.dataset,
+      dataPath: run.dataPath,
+      tenCrop: run.tenCrop,
+      cache: run.cache,
+      affectnetClasses: run.affectnetClasses,
+      synth: run.synth,
+    }
+    : {};
   try {
-    // batch size only matters for speed here; the rank-group check of training must not refuse it
-    const cfg = resolveConfig(base as Partial<TrainConfig>, { ...flags, batchSize: 64 } as Partial<TrainConfig>);
-    const batchSize = (flags.batchSize as number | undefined) ?? 64;
+    const data = resolveDataConfig(base, dataFlags as DataLayer);
+    if (!BACKENDS.includes(backend)) {
+      throw new UsageError(`backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
+    }
     if (batchSize < 1) throw new UsageError(`--batch-size must be >= 1, got ${batchSize}`);
-    return { ...cfg, batchSize, noise: 0, noiseFile: null };
+    return { data, batchSize, backend };
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
@@ -117,9 +134,9 @@ async function main(args: string[]) {
   const flagsOnly = evalConfig(undefined, v, undefined);
 
   const { initBackend } = await import("../lib/backend/backend.ts");
-  const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
-  const { loadData } = await import("../lib/train/run.ts");
-  const { evaluateModel, formatEvaluation } = await import("../lib/train/evaluate.ts");
+  const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/infer/trained_model.ts");
+  const { loadData } = await import("../lib/data/load.ts");
+  const { evaluateModel, formatEvaluation } = await import("../lib/infer/evaluate.ts");
   const json = v.json === true;
   const quiet = v.quiet === true || json;
   const bar = new ProgressBar();
@@ -134,14 +151,18 @@ async function main(args: string[]) {
   const model = await loadTrainedModel(source, { onNotice: log });
   model.net.kernels = choice.layerKernels;
   try {
-    const cfg = evalConfig(
+    const { data: cfg, batchSize } = evalConfig(
       model.runConfig,
       v,
       model.imageSize ?? (model.kind === "adadf" ? OFFICIAL_IMAGE_SIZE : undefined),
     );
-    const data = await loadData(cfg, log, (done, total, phase) => {
-      if (!quiet) bar.update(`${phase === "decode" ? "decoding faces" : phase}: ${done}/${total}`, done / total);
-    }, { testOnly: true });
+    const data = await loadData(cfg, {
+      log,
+      onProgress: (done, total, phase) => {
+        if (!quiet) bar.update(`${phase === "decode" ? "decoding faces" : phase}: ${done}/${total}`, done / total);
+      },
+      testOnly: true,
+    });
     try {
       if (data.numClasses !== model.net.config.numClasses) {
         throw new RangeError(
@@ -155,7 +176,7 @@ async function main(args: string[]) {
       const tenCrop = cfg.tenCrop ? cfg.imageSize : undefined;
       const report = await evaluateModel(model.net, data.test, {
         imageSize: data.imageSize,
-        batchSize: cfg.batchSize,
+        batchSize,
         classes: data.classes,
         tenCrop,
       });

@@ -59,15 +59,16 @@ async function main(args: string[]): Promise<void> {
 
   // the implementation is imported lazily, so --help and usage errors are instant
   const viz = await import("../lib/viz/mod.ts");
+  const { readRunFolder, RunFolderError } = await import("../lib/run/reader.ts");
   const bar = new ProgressBar();
   let current = 0;
   const { writeFileAtomic } = await import("../lib/util/files.ts");
 
   const read = (dir: string, flag: string) => {
     try {
-      return viz.readRunFolder(resolve(dir));
+      return readRunFolder(resolve(dir));
     } catch (e) {
-      if (e instanceof viz.RunFolderError) throw new UsageError(`--${flag}: ${e.message}`);
+      if (e instanceof RunFolderError) throw new UsageError(`--${flag}: ${e.message}`);
       throw e;
     }
   };

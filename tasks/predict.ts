@@ -144,9 +144,9 @@ async function main(args: string[]) {
   }
 
   const { initBackend } = await import("../lib/backend/backend.ts");
-  const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/train/trained_model.ts");
+  const { loadTrainedModel, OFFICIAL_IMAGE_SIZE } = await import("../lib/infer/trained_model.ts");
   const { loadFaces, loadFacesTenCrop, meanCropRows, nchwToNhwc, predictBatch } = await import(
-    "../lib/train/predict.ts"
+    "../lib/infer/predict.ts"
   );
   const { decodeSize } = await import("../lib/config.ts");
   const choice = await initBackend(backend as BackendName);

@@ -5,7 +5,7 @@ import { InputFileError, readJsonFileSync } from "../lib/util/files.ts";
 import { parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import { ConfigError, type Layer, resolveConfig, type TrainConfig } from "../lib/config.ts";
 import { flagOptions, flagsToLayer, helpText, TRAIN_FLAGS } from "../lib/config/flags.ts";
-import type { RunEvent } from "../lib/train/run.ts";
+import type { RunEvent } from "../lib/run/training_run.ts";
 
 const HELP = helpText({
   title: "Train Ada-DF and write a run folder.",
@@ -60,7 +60,8 @@ async function main(args: string[]) {
   }
   const { cfg, values } = parsed;
   // the heavy imports only once the flags are known to be good
-  const { runTraining, resumeTraining, defaultRunDir, readRunConfig } = await import("../lib/train/run.ts");
+  const { runTraining, resumeTraining, defaultRunDir } = await import("../lib/run/training_run.ts");
+  const { readRunConfig } = await import("../lib/run/config_json.ts");
   const resumeDir = values.resume as string | undefined;
   if (resumeDir !== undefined) {
     const others = args.filter((a) => a.startsWith("--") && !["--resume", "--quiet"].includes(a.split("=")[0]));

@@ -9,7 +9,7 @@
  * | label_distribution.ts | eq. 1-2, `labelDistribution` |
  * | cross_entropy.ts | eq. 3, `crossEntropy` |
  * | class_distributions.ts | eq. 4-7, `mineClassDistributions`, `ClassDistributionMiner`, `thresholdRow` |
- * | attention.ts | eq. 8, `averageAttention` |
+ * | attention.ts | eq. 8, `averageAttention` (and `averageAttentionValues` on plain numbers) |
  * | rank_regularization.ts | eq. 9-10, `rankRegularization` |
  * | normalize_attention.ts | eq. 11, `normalizeAttention` (and `normalizeAttentionValues` on plain numbers) |
  * | fusion.ts | eq. 12, `fuseDistributions` (and `fuseDistributionValues` for one sample) |
@@ -40,7 +40,7 @@
  */
 export { labelDistribution } from "./label_distribution.ts";
 export { crossEntropy } from "./cross_entropy.ts";
-export { averageAttention } from "./attention.ts";
+export { averageAttention, averageAttentionValues } from "./attention.ts";
 export { RANK_REGULARIZATION_DEFAULTS, rankRegularization } from "./rank_regularization.ts";
 export type { RankRegularizationOptions } from "./rank_regularization.ts";
 export {

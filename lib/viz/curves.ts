@@ -6,7 +6,7 @@
  * @module
  */
 import type { VegaLiteSpec } from "./render.ts";
-import type { MetricsRecord } from "./run_folder.ts";
+import type { MetricsRecord } from "../run/records.ts";
 import { SERIES_COLORS, VEGA_LITE_SCHEMA } from "./palette.ts";
 
 /** Options of {@linkcode trainingCurvesFigure}. */

@@ -9,7 +9,7 @@
  */
 import { CLASSES } from "../data/classes.ts";
 import type { VegaLiteSpec } from "./render.ts";
-import type { ClassDistributionRecord } from "./run_folder.ts";
+import type { ClassDistributionRecord } from "../run/records.ts";
 import { checkClasses, VEGA_LITE_SCHEMA } from "./palette.ts";
 
 /** Colour of the threshold-row outline and status text (vermillion: apart from the blue cells). */

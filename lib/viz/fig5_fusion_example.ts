@@ -8,7 +8,7 @@
  */
 import { CLASSES } from "../data/classes.ts";
 import type { VegaLiteSpec } from "./render.ts";
-import type { TrackedSample } from "./run_folder.ts";
+import type { TrackedSample } from "../run/records.ts";
 import { checkClasses, classColorScale, VEGA_LITE_SCHEMA } from "./palette.ts";
 
 /** Panel names of Fig. 5, in order. */

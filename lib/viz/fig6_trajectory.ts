@@ -7,7 +7,7 @@
  */
 import { CLASSES } from "../data/classes.ts";
 import type { VegaLiteSpec } from "./render.ts";
-import type { TrackedRecord } from "./run_folder.ts";
+import type { TrackedRecord } from "../run/records.ts";
 import { checkClasses, classColorScale, VEGA_LITE_SCHEMA } from "./palette.ts";
 
 /** Options of {@linkcode trajectoryFigure}. */

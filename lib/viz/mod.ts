@@ -1,7 +1,7 @@
 /**
  * Figures: builders that turn run-folder records into vega-lite v5 specs (pure, no I/O),
- * one rendering layer (spec to SVG, PNG and the Deno Jupyter display bundle), and typed
- * readers of a run folder's files.
+ * and one rendering layer (spec to SVG, PNG and the Deno Jupyter display bundle). The records
+ * they draw and the run folder's readers are lib/run's (records.ts, reader.ts).
  *
  * @example
  * ```ts
@@ -36,22 +36,6 @@ export {
   type VegaLiteSpec,
   withDefaults,
 } from "./render.ts";
-export {
-  type AttentionRecord,
-  type ClassDistributionRecord,
-  type FeaturesFile,
-  type MetricsRecord,
-  readAttention,
-  readClassDistributions,
-  readFeatures,
-  readMetrics,
-  readRunFolder,
-  readTracked,
-  type RunFolder,
-  RunFolderError,
-  type TrackedRecord,
-  type TrackedSample,
-} from "./run_folder.ts";
 export { pickAmbiguousFace, rgbToPngDataUrl, svgToPngDataUrl, type VotedFace, votesFigure } from "./fig1_votes.ts";
 export { architectureFigure, type ArchitectureFigureOptions } from "./fig2_architecture.ts";
 export { tsneFigure, type TsnePanel } from "./fig3_tsne.ts";

@@ -13,7 +13,7 @@
  */
 import { CLASSES } from "../data/classes.ts";
 import type { VegaLiteSpec } from "./render.ts";
-import type { RunFolder } from "./run_folder.ts";
+import type { RunFolder } from "../run/reader.ts";
 import { architectureFigure } from "./fig2_architecture.ts";
 import { tsneFigure, type TsnePanel } from "./fig3_tsne.ts";
 import { classDistributionsFigure } from "./fig4_class_distributions.ts";

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeRafDb } from "../data/readers/_make.ts";
 import { CLASSES } from "../../lib/data/classes.ts";
-import { confusionFromLogits, evaluationReport, formatEvaluation } from "../../lib/train/evaluate.ts";
+import { confusionFromLogits, evaluationReport, formatEvaluation } from "../../lib/infer/evaluate.ts";
 
 const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
 const EVAL = new URL("../../tasks/eval.ts", import.meta.url).pathname;

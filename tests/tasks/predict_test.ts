@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLASS_COLOURS, put, solidImage } from "../data/readers/_make.ts";
 import { CLASSES } from "../../lib/data/classes.ts";
-import { loadFacesTenCrop, meanCropRows, nchwToNhwc, type PredictionRow } from "../../lib/train/predict.ts";
+import { loadFacesTenCrop, meanCropRows, nchwToNhwc, type PredictionRow } from "../../lib/infer/predict.ts";
 import { encodeNpy } from "../../lib/util/files.ts";
 
 const PREDICT = new URL("../../tasks/predict.ts", import.meta.url).pathname;
@@ -140,7 +140,7 @@ Deno.test("loadFacesTenCrop() gives ten normalised crops per face; deno task pre
 });
 
 Deno.test("an official checkpoint's outputs are reordered from its data set's class order (--checkpoint-classes)", async () => {
-  const { checkpointClassMap } = await import("../../lib/train/trained_model.ts");
+  const { checkpointClassMap } = await import("../../lib/infer/trained_model.ts");
   // AffectNet's ids 0..6 = neutral, happy, sad, surprise, fear, disgust, anger; SFEW's folders are alphabetical
   assert.deepEqual(checkpointClassMap("affectnet", 7), [6, 3, 4, 0, 1, 2, 5]);
   assert.deepEqual(checkpointClassMap("sfew", 7), [5, 2, 1, 3, 6, 4, 0]);

@@ -19,7 +19,8 @@ import {
 } from "../data/readers/_make.ts";
 import { resolveConfig } from "../../lib/config.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import { evaluateTarget, trainingBatches } from "../../lib/train/trainer.ts";
+import { evaluateTarget } from "../../lib/infer/evaluate.ts";
+import { trainingBatches } from "../../lib/train/phases.ts";
 import { targetBatchAsync } from "../../lib/train/step.ts";
 import { makeBatch, toTensors } from "../../lib/data/batches.ts";
 import { meanOverCrops } from "../../lib/data/augment/tencrop.ts";

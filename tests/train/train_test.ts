@@ -6,7 +6,9 @@ import { makeBatch, toTensors } from "../../lib/data/batches.ts";
 import { generateSynthFer } from "../../lib/data/synthfer.ts";
 import { modelVariant, resolveConfig } from "../../lib/config.ts";
 import { trainStep } from "../../lib/train/step.ts";
-import { type EpochMetrics, type EpochResult, evaluateTarget, trainAdaDf } from "../../lib/train/trainer.ts";
+import type { EpochMetrics } from "../../lib/run/records.ts";
+import { evaluateTarget } from "../../lib/infer/evaluate.ts";
+import { type EpochResult, trainAdaDf } from "../../lib/train/trainer.ts";
 import { fuseDistributionValues } from "../../lib/method/fusion.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
 

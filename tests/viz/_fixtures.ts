@@ -8,7 +8,7 @@ import type {
   ClassDistributionRecord,
   MetricsRecord,
   TrackedRecord,
-} from "../../lib/viz/run_folder.ts";
+} from "../../lib/run/records.ts";
 
 export const C = CLASSES.length;
 

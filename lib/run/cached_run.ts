@@ -20,7 +20,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NOTEBOOK_LAYER, resolveConfig, type TrainConfig, validateConfig } from "../config.ts";
-import { resumeTraining, type RunOptions, runTraining } from "./run.ts";
+import { resumeTraining, type RunOptions, runTraining } from "./training_run.ts";
 
 /** Bump when the run folder format or the training changes so much that old cached runs must not be reused. */
 export const CACHE_FORMAT = 1;

@@ -14,7 +14,7 @@ import type { AdaDfNet } from "../model/adadf_net.ts";
 import { decodeSafetensors, encodeSafetensors, type NamedArray } from "../model/safetensors.ts";
 import { finiteOrNull, readRegularFileSync, writeFileAtomic } from "../util/files.ts";
 import type { TrainConfig } from "../config.ts";
-import type { EpochMetrics } from "./trainer.ts";
+import type { EpochMetrics } from "./records.ts";
 
 /** The training state at the end of an epoch, besides the tensors. */
 export interface TrainState {

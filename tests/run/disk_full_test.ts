@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
-import { readCheckpoint } from "../../lib/train/checkpoint.ts";
+import { readCheckpoint } from "../../lib/run/checkpoint.ts";
 
 const TRAIN = new URL("../../tasks/train.ts", import.meta.url).pathname;
 const mnt = await Deno.makeTempDir({ prefix: "adadf-tmpfs-" });

@@ -15,7 +15,7 @@ import { AFFECTNET8_CLASSES, AFFECTNET_TO_CLASSES } from "../data/readers/affect
 import { SFEW_FOLDERS } from "../data/readers/sfew.ts";
 import { classOfFolderName } from "../data/readers/folder.ts";
 import { netFromWeightsFile, type WeightsKind } from "../model/weights_import.ts";
-import { readRunConfigJson, runConfigFromJson } from "./run.ts";
+import { readRunConfigJson, runConfigFromJson } from "../run/config_json.ts";
 
 /** Input size the official code trains RAF-DB and AffectNet at (an official checkpoint's default). */
 export const OFFICIAL_IMAGE_SIZE = 224;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
-import { benchmark } from "../../lib/train/bench.ts";
+import { benchmark } from "../../lib/bench/bench.ts";
 import { trainStep } from "../../lib/train/step.ts";
 import { Prng } from "../../lib/util/prng.ts";
 

@@ -1,10 +1,11 @@
 /** Speed measurement of the Ada-DF training step and of inference on the active backend. */
 import * as tf from "@tensorflow/tfjs";
 import { AdaDfNet } from "../model/adadf_net.ts";
+import type { LayerKernels } from "../model/layers.ts";
 import { initialClassDistributions } from "../method/class_distributions.ts";
 import { Prng } from "../util/prng.ts";
-import { adam } from "./adam.ts";
-import { targetBatch, trainStep } from "./step.ts";
+import { adam } from "../train/adam.ts";
+import { targetBatch, trainStep } from "../train/step.ts";
 
 export interface BenchResult {
   kind: "train" | "infer";
@@ -47,6 +48,8 @@ export async function benchmark(options: {
   profile: boolean;
   /** train without the stem (conv1, bn1, layer1), as with pretrained weights; default false */
   freezeStem?: boolean;
+  /** the layers' forms for the active backend (`BackendChoice.layerKernels`); default TF.js's ops */
+  layerKernels?: LayerKernels;
   log?: (m: string) => void;
 }): Promise<BenchReport> {
   const { sizes, batchSize: b, width, steps } = options;
@@ -54,7 +57,7 @@ export async function benchmark(options: {
   let kernels: BenchReport["kernels"] = [];
   const prng = new Prng(0);
   for (const [si, s] of sizes.entries()) {
-    const net = new AdaDfNet({ width }, { seed: 0 });
+    const net = new AdaDfNet({ width }, { seed: 0, kernels: options.layerKernels });
     const optimizer = adam(1e-3);
     const variables = net.trainableVariables(options.freezeStem ?? false);
     const x = tf.tensor4d(Float32Array.from({ length: b * s * s * 3 }, () => prng.normal()), [b, s, s, 3]);

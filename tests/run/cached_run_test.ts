@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig } from "../../lib/config.ts";
-import { cachedRun, cacheKey, NOTEBOOK_PRESET } from "../../lib/train/cached_run.ts";
-import { runTraining } from "../../lib/train/run.ts";
+import { cachedRun, cacheKey, NOTEBOOK_PRESET } from "../../lib/run/cached_run.ts";
+import { runTraining } from "../../lib/run/training_run.ts";
 import { InterruptedError } from "../../lib/train/trainer.ts";
 
 const tiny = (over: Record<string, unknown> = {}) =>
@@ -158,7 +158,7 @@ Deno.test("cachedRun() rejects an invalid configuration before touching the cach
 });
 
 Deno.test("cachedRunWithProgress() shows a step bar and one line per epoch, then says whether it trained or re-used", async () => {
-  const { cachedRunWithProgress } = await import("../../lib/train/cached_run.ts");
+  const { cachedRunWithProgress } = await import("../../lib/run/cached_run.ts");
   const root = await Deno.makeTempDir({ prefix: "adadf-progress-" });
   try {
     const shown: string[] = [];

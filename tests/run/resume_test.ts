@@ -123,7 +123,7 @@ Deno.test("a corrupt newest checkpoint is detected by its checksum and resume fa
 });
 
 Deno.test("a truncated checkpoint is detected too", async () => {
-  const { readCheckpoint } = await import("../../lib/train/checkpoint.ts");
+  const { readCheckpoint } = await import("../../lib/run/checkpoint.ts");
   const path = `${root}/ref/checkpoints/epoch-0005.safetensors`;
   const bytes = readFileSync(path);
   writeFileSync(`${root}/trunc.safetensors`, bytes.subarray(0, bytes.length - 1000));
@@ -197,7 +197,7 @@ Deno.test("--resume refuses a config.json edited since the run started, and a ch
   const state = JSON.parse(metadata.state);
   state.epoch = 9;
   const stateJson = JSON.stringify(state);
-  const { checkpointDigest } = await import("../../lib/train/checkpoint.ts");
+  const { checkpointDigest } = await import("../../lib/run/checkpoint.ts");
   const forged = encodeSafetensors(tensors, { state: stateJson, sha256: checkpointDigest(tensors, stateJson) });
   writeFileSync(`${ckDir}/${last}`, forged);
   r = await finish(spawn(["--resume", dir, "--quiet"]));

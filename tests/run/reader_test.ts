@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readRunFolder, RunFolderError } from "../../lib/viz/mod.ts";
-import { writeFakeRun } from "./_fixtures.ts";
+import { readRunFolder, RunFolderError } from "../../lib/run/reader.ts";
+import { writeFakeRun } from "../viz/_fixtures.ts";
 
 Deno.test("readRunFolder() reads every file of a run folder", async () => {
   const dir = await Deno.makeTempDir();

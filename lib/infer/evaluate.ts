@@ -1,8 +1,8 @@
 /**
  * What `deno task eval` reports about a trained model on a test split: accuracy (eq. 17),
  * per-class accuracy and the confusion matrix of the target branch's predictions (inference
- * uses the target branch only). The forward passes are `evaluateTarget`'s (lib/train/trainer.ts,
- * TenCrop included); this file only counts.
+ * uses the target branch only), and `evaluateTarget`, the forward passes over a split (TenCrop
+ * included) that the trainer's test phase also runs.
  *
  * @example
  * ```ts
@@ -13,10 +13,96 @@
  * ```
  * @module
  */
+import * as tf from "@tensorflow/tfjs";
 import type { AdaDfNet } from "../model/adadf_net.ts";
-import type { ImageSplit } from "../data/batches.ts";
+import { epochBatches, type ImageSplit, makeBatch, toTensors } from "../data/batches.ts";
+import { meanOverCrops } from "../data/augment/tencrop.ts";
+import { evalBatchAsync } from "../train/step.ts";
 import { confusionMatrix } from "../viz/confusion.ts";
-import { argmax, evaluateTarget } from "./trainer.ts";
+
+/** Index of the largest of the `c` values starting at `off` (row argmax of a flat [N, C] array). */
+export function argmax(a: ArrayLike<number>, off: number, c: number): number {
+  let best = 0;
+  for (let k = 1; k < c; k++) if (a[off + k] > a[off + best]) best = k;
+  return best;
+}
+
+/** Mean over the `crops` adjacent rows of each image: [B * crops * D] -> [B * D] (identity for 1 crop). */
+export function cropMean(a: Float32Array, crops: number, dim: number): Float32Array {
+  return crops === 1 ? a : meanOverCrops(a, { crops, classes: dim });
+}
+
+
+/** What `evaluateTarget` returns: accuracies and per-image target-branch outputs. */
+export interface TargetEvaluation {
+  accuracy: number;
+  accuracyTrue?: number;
+  /** [N * C] */
+  logits: Float32Array;
+  /** [N] the official forward's attention output, (w_aux + w_tar) / 2 */
+  attention: Float32Array;
+  /** [N] w_aux */
+  attentionAux: Float32Array;
+  /** [N] w_tar */
+  attentionTarget: Float32Array;
+  /** [N * D] pooled target-branch features */
+  features: Float32Array;
+  featureDim: number;
+}
+
+/**
+ * Target-branch evaluation of a split: accuracy (and against the true argmax where known),
+ * logits, features, and both branches' attention weights (the official forward's outputs).
+ * `imageSize` is the stored side; with `tenCrop` (the crop side) each image's logits,
+ * attention and features are the means over its ten crops (train.py's
+ * test-time `view(bs, ncrops, -1).mean(1)`).
+ */
+export async function evaluateTarget(
+  net: AdaDfNet,
+  split: ImageSplit,
+  options: { imageSize: number; batchSize: number; numClasses: number; tenCrop?: number },
+): Promise<TargetEvaluation> {
+  const C = options.numClasses;
+  const n = split.labels.length;
+  const logits = new Float32Array(n * C);
+  const attentionAux = new Float32Array(n);
+  const attentionTarget = new Float32Array(n);
+  let features = new Float32Array(0);
+  let featureDim = 0;
+  let offset = 0;
+  for (const idx of epochBatches(n, options.batchSize, { dropLast: false })) {
+    const crops = options.tenCrop === undefined ? 1 : 10;
+    const t = toTensors(makeBatch(split, idx, { imageSize: options.imageSize, tenCrop: options.tenCrop }));
+    const o = await evalBatchAsync(net, t.x);
+    tf.dispose([t.x, t.labels]);
+    if (featureDim === 0) {
+      featureDim = o.features.length / (idx.length * crops);
+      features = new Float32Array(n * featureDim);
+    }
+    logits.set(cropMean(o.logits, crops, C), offset * C);
+    attentionAux.set(cropMean(o.wAux, crops, 1), offset);
+    attentionTarget.set(cropMean(o.wTar, crops, 1), offset);
+    features.set(cropMean(o.features, crops, featureDim), offset * featureDim);
+    offset += idx.length;
+  }
+  let correct = 0;
+  let correctTrue = 0;
+  for (let i = 0; i < n; i++) {
+    const p = argmax(logits, i * C, C);
+    if (p === split.labels[i]) correct++;
+    if (split.trueDistributions && p === argmax(split.trueDistributions, i * C, C)) correctTrue++;
+  }
+  return {
+    accuracy: n > 0 ? correct / n : NaN,
+    accuracyTrue: split.trueDistributions && n > 0 ? correctTrue / n : undefined,
+    logits,
+    attention: attentionAux.map((a, i) => (a + attentionTarget[i]) / 2),
+    attentionAux,
+    attentionTarget,
+    features,
+    featureDim,
+  };
+}
 
 /** The report of one evaluation; `perClassAccuracy` is null for a class without test images. */
 export interface EvaluationReport {

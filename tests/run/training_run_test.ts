@@ -214,7 +214,7 @@ Deno.test("deno task train refuses a non-empty --out and leaves it untouched", a
 });
 
 Deno.test("loadData() with --noise flips floor(rate x count) training labels per class, never the test labels", async () => {
-  const { loadData } = await import("../../lib/train/run.ts");
+  const { loadData } = await import("../../lib/data/load.ts");
   const { resolveConfig } = await import("../../lib/config.ts");
   const { loadSynthFer } = await import("../../lib/data/synthfer.ts");
   const cfg = resolveConfig({ noise: 0.3, imageSize: 32, synth: { trainSize: 140, testSize: 35 } });
@@ -239,7 +239,7 @@ Deno.test("loadData() with --noise flips floor(rate x count) training labels per
 });
 
 Deno.test("claimRunFolder() lets one of two runs started at once have a folder: the other fails, or takes a suffix", async () => {
-  const { claimRunFolder } = await import("../../lib/train/run.ts");
+  const { claimRunFolder } = await import("../../lib/run/writer.ts");
   const { mkdtempSync, writeFileSync } = await import("node:fs");
   const root = mkdtempSync("/tmp/adadf-claim-");
   try {

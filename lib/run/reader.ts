@@ -1,122 +1,26 @@
 /**
- * Typed readers of a run folder's files (as `lib/train/run.ts` writes them), for the
- * figures. Each reader checks the shape of what it reads and throws a
- * {@linkcode RunFolderError} naming the file (and line) on a missing or corrupt file.
+ * Typed readers of a run folder's files (as `./writer.ts` writes them), for the figures,
+ * notebooks and tasks. Each reader checks the shape of what it reads and throws a
+ * {@linkcode RunFolderError} naming the file (and line) on a missing or corrupt file. The
+ * record types are `./records.ts`'s.
  *
  * @module
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeNpy } from "../util/files.ts";
+import type {
+  AttentionRecord,
+  ClassDistributionRecord,
+  FeaturesFile,
+  MetricsRecord,
+  TrackedRecord,
+  TrackedSample,
+} from "./records.ts";
 
-/** A run folder file is missing, unreadable, or not what `lib/train/run.ts` writes. */
+/** A run folder file is missing, unreadable, or not what `./writer.ts` writes. */
 export class RunFolderError extends Error {
   override name = "RunFolderError";
-}
-
-/** One line of `metrics.jsonl`. Loss parts and accuracies may be null (non-finite when written). */
-export interface MetricsRecord {
-  epoch: number;
-  lr: number;
-  a1: number | null;
-  a2: number | null;
-  loss: number | null;
-  lossCe: number | null;
-  lossKld: number | null;
-  lossRr: number | null;
-  trainStepAccuracy?: number | null;
-  trainAccuracy: number | null;
-  testAccuracy: number | null;
-  /** Accuracy against the argmax of the true distribution (SynthFER only). */
-  testAccuracyTrue?: number | null;
-  seconds?: number;
-  rssMiB?: number;
-}
-
-/** One line of `class_distributions.jsonl`: the CxC class distributions after an epoch (epoch 0: before training). */
-export interface ClassDistributionRecord {
-  epoch: number;
-  /** Row c is the class distribution of class c. [C, C] */
-  rows: number[][];
-  /** Row c was mined from the auxiliary branch this epoch (its diagonal reached the threshold). [C] */
-  mined: boolean[];
-  /** Row c was replaced by the threshold row. [C] */
-  replaced: boolean[];
-  /** Mined diagonal value of each row before the threshold test (null when nothing was mined). [C] */
-  diagonal: (number | null)[];
-  /** Training samples of each class that the row averages. [C] */
-  counts: number[];
-}
-
-/** One line of `attention.jsonl`: per-class statistics of the normalised attention weights over the training set. */
-export interface AttentionRecord {
-  epoch: number;
-  mean: (number | null)[];
-  max: (number | null)[];
-  min: (number | null)[];
-}
-
-/** One tracked training sample at one epoch (`tracked.jsonl`). Distributions are [C]. */
-export interface TrackedSample {
-  /** Index in the training split. */
-  index: number;
-  label: number;
-  trueDistribution?: number[] | null;
-  labelDistribution: number[];
-  /** The class distribution of the sample's label. */
-  classDistribution: number[];
-  fused: number[];
-  wAvg?: number;
-  /** Normalised attention weight of eq. 11, the weight of the class distribution in eq. 12. */
-  w: number;
-  /**
-   * Where the distributions above come from: "batch" = what the loss used in the sample's
-   * training batch that epoch (w normalised over that batch); "whole-set" = the eval-mode pass
-   * after the epoch, w normalised over the whole training set (runs before this field existed
-   * recorded only that view, and carry no `source`).
-   */
-  source?: "batch" | "whole-set";
-  /** the training step whose batch held the sample (source "batch") */
-  step?: number;
-  /** the eval-mode view after the epoch (see `source`) */
-  wholeSet?: {
-    labelDistribution: number[];
-    classDistribution: number[];
-    fused: number[];
-    wAux: number;
-    wTar: number;
-    wAvg: number;
-    w: number;
-  };
-  /** runs written before `wholeSet` existed: the eval-mode attention weights */
-  wAux?: number;
-  wTar?: number;
-}
-
-/** One line of `tracked.jsonl`. */
-export interface TrackedRecord {
-  epoch: number;
-  samples: TrackedSample[];
-}
-
-/** `features.npy` + `features.json`: the target branch's final features of the test set. */
-export interface FeaturesFile {
-  epoch: number;
-  branch: string;
-  /** Feature matrix, row-major. [N, D] */
-  data: Float32Array;
-  shape: [number, number];
-  classes: string[];
-  /** [N] */
-  labels: number[];
-  /** argmax of the target branch's logits. [N] */
-  predictions?: number[];
-  /** The official forward's attention output, (w_aux + w_tar) / 2 (older runs: w_tar). [N]; absent for a plain network */
-  attention?: number[];
-  /** w_aux [N] */
-  attentionAux?: number[];
-  /** w_tar [N] */
-  attentionTarget?: number[];
 }
 
 /** Everything the figures read from a run folder; the optional files are undefined when absent. */

@@ -35,7 +35,7 @@ export async function runTask(main: (args: string[]) => Promise<unknown>): Promi
   Deno.exit(0);
 }
 
-/** Where eval and predict load a model from (checked flags); see lib/train/trained_model.ts. */
+/** Where eval and predict load a model from (checked flags); see lib/infer/trained_model.ts. */
 export interface ModelSourceFlags {
   run?: string;
   weights?: string;

@@ -61,7 +61,7 @@ export const DATASET_PRESETS: Record<DatasetName, Layer> = {
 };
 
 /**
- * The notebooks' configuration (resolved by lib/train/cached_run.ts as `NOTEBOOK_PRESET`):
+ * The notebooks' configuration (resolved by lib/run/cached_run.ts as `NOTEBOOK_PRESET`):
  * SynthFER with 980 + 350 faces at 40x40 (half of them blends, so there are ambiguous faces
  * to track), a ResNet-18 narrowed to width 8, 12 epochs. beta = 4 brings the KL term in
  * fully from epoch 4; with t = 0.5 (SynthFER's preset) about half of the classes are mined

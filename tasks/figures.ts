@@ -20,7 +20,8 @@ Usage: deno task figures --run DIR [flags]
   -h, --help
 
 Figures: fig1_votes (SynthFER runs), fig2_architecture, fig3_tsne, fig4_class_distributions,
-fig5_fusion_example, fig6_trajectory, training_curves, attention_stats, confusion_matrix.
+fig5_fusion_example, fig6_trajectory, training_curves, attention_stats, confusion_matrix,
+nearest_target and attention_roc (runs on data with true distributions: distributions.jsonl).
 A figure whose inputs the run folder lacks is skipped with a note.
 
 Exit codes: 0 done, 2 bad usage or a missing/invalid run folder (one 'error:' line), 1 failure while running.`;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { DistributionRecord } from "../analysis/distribution_measures.ts";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { decodeNpy } from "../util/files.ts";
@@ -31,6 +32,8 @@ export interface RunFolder {
   classDistributions?: ClassDistributionRecord[];
   attention?: AttentionRecord[];
   tracked?: TrackedRecord[];
+  /** the measured distributions of every epoch (runs on data with true distributions) */
+  distributions?: DistributionRecord[];
   features?: FeaturesFile;
   summary?: Record<string, unknown>;
 }
@@ -133,6 +136,20 @@ export function readAttention(dir: string): AttentionRecord[] {
   });
 }
 
+/** Reads `distributions.jsonl`: per epoch, every training sample's targets measured against its truth. */
+export function readDistributions(dir: string): DistributionRecord[] {
+  return readJsonlFile<DistributionRecord>(dir, "distributions.jsonl", (r) => {
+    for (const k of ["js", "l1", "auc", "roc"]) {
+      if (r[k] === null || typeof r[k] !== "object") return `${k} must be an object`;
+    }
+    const js = r.js as Record<string, unknown>;
+    for (const t of ["label", "class", "fused", "onehot"]) {
+      if (js[t] === null || typeof js[t] !== "object") return `js.${t} must be an object`;
+    }
+    return undefined;
+  });
+}
+
 /** Reads `tracked.jsonl`: the tracked training samples' distributions per epoch. */
 export function readTracked(dir: string): TrackedRecord[] {
   return readJsonlFile<TrackedRecord>(dir, "tracked.jsonl", (r) => {
@@ -204,6 +221,7 @@ export function readRunFolder(dir: string): RunFolder {
     classDistributions: has("class_distributions.jsonl") ? readClassDistributions(dir) : undefined,
     attention: has("attention.jsonl") ? readAttention(dir) : undefined,
     tracked: has("tracked.jsonl") ? readTracked(dir) : undefined,
+    distributions: has("distributions.jsonl") ? readDistributions(dir) : undefined,
     features: has("features.json") || has("features.npy") ? readFeatures(dir) : undefined,
     summary: has("summary.json") ? readJsonFile(dir, "summary.json") : undefined,
   };

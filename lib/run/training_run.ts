@@ -19,8 +19,20 @@ import { loadPretrainedInto } from "../model/weights_import.ts";
 import { readWeightsFile } from "../model/torch_file.ts";
 import { AdaDfNet } from "../model/adadf_net.ts";
 import { argmax } from "../infer/evaluate.ts";
-import { assertOneTrainingBatch, type EpochResult, type ResumePoint, trainAdaDf, type TrainEvent } from "../train/trainer.ts";
-import { type LoadedCheckpoint, loadLatestCheckpoint, restoreOptimizer, saveCheckpoint, type TrainState } from "./checkpoint.ts";
+import {
+  assertOneTrainingBatch,
+  type EpochResult,
+  type ResumePoint,
+  trainAdaDf,
+  type TrainEvent,
+} from "../train/trainer.ts";
+import {
+  type LoadedCheckpoint,
+  loadLatestCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+  type TrainState,
+} from "./checkpoint.ts";
 import { readRunConfig, runConfigJson } from "./config_json.ts";
 import type { EpochMetrics, RunSummary } from "./records.ts";
 import { claimRunFolder, RunWriter, writableFolder } from "./writer.ts";
@@ -230,7 +242,7 @@ async function trainInto(writer: RunWriter, cfg: TrainConfig, run: LoadedRun): P
   const wallSeconds = () => earlierSeconds + (performance.now() - run.t0) / 1000;
   const weightsMeta = (epoch: number) => ({ ...cfg, epoch });
   try {
-    await trainAdaDf(net, data, cfg, {
+    await trainAdaDf(net, { ...data, flipped: new Set(data.flipped) }, cfg, {
       onEvent: run.emit,
       onStart: (initial) => writer.appendClassDistributions(initial),
       onEpoch: async (r) => {

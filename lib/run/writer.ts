@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { DistributionRecord } from "../analysis/distribution_measures.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AdaDfNet } from "../model/adadf_net.ts";
@@ -71,7 +72,7 @@ export function writableFolder(dir: string): string {
 }
 
 /** The JSON-lines files, one record per epoch (class_distributions also epoch 0). */
-const JSONL = ["metrics", "class_distributions", "attention", "tracked"] as const;
+const JSONL = ["metrics", "class_distributions", "attention", "tracked", "distributions"] as const;
 type JsonlName = typeof JSONL[number];
 
 /** The labels `--noise` or `--noise-file` changed (`noisy_labels.json`). */
@@ -89,7 +90,13 @@ export interface NoisyLabels {
 
 /** Writes the files of one run folder; `resumeAfter`: continue a folder, keeping the records of epochs up to it. */
 export class RunWriter {
-  readonly #lines: Record<JsonlName, string[]> = { metrics: [], class_distributions: [], attention: [], tracked: [] };
+  readonly #lines: Record<JsonlName, string[]> = {
+    metrics: [],
+    class_distributions: [],
+    attention: [],
+    tracked: [],
+    distributions: [],
+  };
 
   constructor(readonly dir: string, options: { resumeAfter?: number } = {}) {
     if (options.resumeAfter === undefined) return;
@@ -129,11 +136,14 @@ export class RunWriter {
     classDistributions: ClassDistributionRecord;
     attention: AttentionRecord;
     tracked: TrackedEpochRecord;
+    /** where the true distributions are known: the measured distributions of every training sample */
+    distributions?: DistributionRecord;
   }): void {
     this.#append("metrics", r.metrics);
     this.#append("class_distributions", r.classDistributions);
     this.#append("attention", r.attention);
     this.#append("tracked", r.tracked);
+    if (r.distributions) this.#append("distributions", r.distributions);
   }
 
   /** features.npy (float32 [N, D]) and its description features.json. */

@@ -105,7 +105,7 @@ export interface TrainedEpoch {
   /** the loss weights of eq. 15-16 the last step used (baseline: CE alone) */
   a1: number;
   a2: number;
-  /** the tracked samples the epoch's batches held, by training index */
+  /** the tracked samples the epoch's batches held (with `recordAll`, every sample), by training index */
   inBatch: Map<number, BatchRows>;
 }
 
@@ -123,6 +123,8 @@ export async function trainEpoch(
     optimizer: tf.Optimizer;
     variables: tf.Variable[];
     tracked: ReadonlySet<number>;
+    /** record every row as the loss used it, not only the tracked samples' (the measured distributions) */
+    recordAll?: boolean;
   },
 ): Promise<TrainedEpoch> {
   const { net, cfg, hooks, crops } = ctx;
@@ -138,7 +140,7 @@ export async function trainEpoch(
       s++;
       const t = toTensors(host);
       const recordRows: number[] = [];
-      host.indices.forEach((i, row) => options.tracked.has(i) && recordRows.push(row));
+      host.indices.forEach((i, row) => (options.recordAll || options.tracked.has(i)) && recordRows.push(row));
       const r = await trainStepAsync(net, t, {
         optimizer: options.optimizer,
         variables: options.variables,

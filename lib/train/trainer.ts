@@ -25,7 +25,14 @@ import type {
   TrackedSampleRecord,
 } from "../run/records.ts";
 import {
+  type DistributionRecord,
+  measureDistributions,
+  type MeasuredSample,
+} from "../analysis/distribution_measures.ts";
+import type { RecordedRow } from "./step.ts";
+import {
   assertOneTrainingBatch,
+  type BatchRows,
   classDistributionRecord,
   type LoopContext,
   mine,
@@ -49,6 +56,11 @@ export interface EpochResult {
   tracked: TrackedEpochRecord;
   /** target-branch outputs (and both attention weights) on the test set this epoch */
   test: TargetEvaluation;
+  /**
+   * where the true distributions are known: every training sample's targets as the loss used
+   * them, measured against its truth (distributions.jsonl)
+   */
+  distributions?: DistributionRecord;
 }
 
 /**
@@ -107,6 +119,8 @@ export interface TrainData {
   test: ImageSplit;
   numClasses: number;
   imageSize: number;
+  /** training indices whose labels --noise or --noise-file changed (the measured distributions' AUC) */
+  flipped?: ReadonlySet<number>;
 }
 
 /** Trains `net` for `cfg.epochs` epochs (from `resume`'s, when given). Returns the per-epoch metrics. */
@@ -136,7 +150,16 @@ export async function trainAdaDf(
       (optimizer as unknown as { learningRate: number }).learningRate = lr;
 
       hooks.onEvent?.({ type: "phase", epoch, phase: "train" });
-      const trained = await trainEpoch(ctx, epoch, { classRows, pipeline, optimizer, variables, tracked: tracked.set });
+      // where the true distributions are known, every row the loss used is measured against them
+      const recordAll = data.train.trueDistributions !== undefined;
+      const trained = await trainEpoch(ctx, epoch, {
+        classRows,
+        pipeline,
+        optimizer,
+        variables,
+        tracked: tracked.set,
+        recordAll,
+      });
 
       hooks.onEvent?.({ type: "phase", epoch, phase: "mine" });
       const mined = await mine(ctx);
@@ -165,6 +188,7 @@ export async function trainAdaDf(
         attention: { epoch, ...mined.attention },
         tracked: { epoch, samples },
         test,
+        ...(recordAll ? { distributions: measuredDistributions(epoch, data, trained.inBatch, trainedRows) } : {}),
       }, net);
       const prng = { shuffle: ctx.shufflePrng.getState(), augment: ctx.augPrng.getState() };
       await hooks.onCheckpoint?.({ epoch, classRows, prng, history: history.slice() }, net, optimizer);
@@ -273,4 +297,35 @@ function epochMetrics(
 function collectGarbageAndMeasure(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return Deno.memoryUsage().rss / 2 ** 20;
+}
+
+/**
+ * The measured distributions of one epoch (lib/analysis/distribution_measures.ts): every
+ * training sample's label distribution, class distribution, fused target and w as the loss
+ * used them in its batch (TenCrop: the mean over its crops), against its true distribution.
+ */
+function measuredDistributions(
+  epoch: number,
+  data: TrainData,
+  inBatch: ReadonlyMap<number, BatchRows>,
+  trainedRows: number[][],
+): DistributionRecord {
+  const c = data.numClasses;
+  const truth = data.train.trueDistributions!;
+  const samples: MeasuredSample[] = [];
+  for (const [i, { rows }] of inBatch) {
+    const mean = (pick: (r: RecordedRow) => number[]) =>
+      pick(rows[0]).map((_, j) => rows.reduce((a, r) => a + pick(r)[j], 0) / rows.length);
+    const label = data.train.labels[i];
+    samples.push({
+      trueDistribution: truth.subarray(i * c, (i + 1) * c),
+      label,
+      labelDistribution: mean((r) => r.labelDistribution),
+      classDistribution: trainedRows[label],
+      fused: mean((r) => r.fused),
+      w: mean((r) => [r.w])[0],
+      flipped: data.flipped?.has(i) ?? false,
+    });
+  }
+  return measureDistributions(epoch, samples);
 }

@@ -15,5 +15,7 @@ export const FIGURE_NAMES = [
   "training_curves",
   "attention_stats",
   "confusion_matrix",
+  "nearest_target",
+  "attention_roc",
 ] as const;
 export type FigureName = typeof FIGURE_NAMES[number];

@@ -45,6 +45,7 @@ export { trajectoryFigure } from "./fig6_trajectory.ts";
 export { trainingCurvesFigure } from "./curves.ts";
 export { attentionStatsFigure } from "./attention_stats.ts";
 export { confusionFigure, confusionMatrix } from "./confusion.ts";
+export { attentionRocFigure, nearestTargetFigure } from "./fig_measures.ts";
 export {
   FIGURE_NAMES,
   type FigureName,

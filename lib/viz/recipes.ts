@@ -22,6 +22,7 @@ import { trajectoryFigure } from "./fig6_trajectory.ts";
 import { trainingCurvesFigure } from "./curves.ts";
 import { attentionStatsFigure } from "./attention_stats.ts";
 import { confusionFigure } from "./confusion.ts";
+import { attentionRocFigure, nearestTargetFigure } from "./fig_measures.ts";
 import { pickAmbiguousFace, svgToPngDataUrl, votesFigure } from "./fig1_votes.ts";
 
 export { FIGURE_NAMES, type FigureName } from "./figure_names.ts";
@@ -224,6 +225,15 @@ export function figureRecipes(
       if (!run.attention) return now("needs attention.jsonl");
       if (cfg.mode === "baseline") return now("a plain network (the baseline) has no attention head");
       return now(attentionStatsFigure(run.attention, { classes }));
+    },
+    nearest_target: () => {
+      if (!run.distributions?.length) return now("needs distributions.jsonl (runs on data with true distributions)");
+      return now(nearestTargetFigure(run.distributions));
+    },
+    attention_roc: () => {
+      if (!run.distributions?.length) return now("needs distributions.jsonl (runs on data with true distributions)");
+      if (cfg.mode === "baseline") return now("a plain network (the baseline) has no attention weight");
+      return now(attentionRocFigure(run.distributions));
     },
     confusion_matrix: () => {
       const f = run.features;

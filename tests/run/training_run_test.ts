@@ -67,6 +67,7 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
       "class_distributions.jsonl",
       "attention.jsonl",
       "tracked.jsonl",
+      "distributions.jsonl",
       "features.npy",
       "features.json",
       "weights_last.safetensors",
@@ -152,6 +153,24 @@ Deno.test("deno task train writes every artifact of a run folder, and learns an 
     }
   }
 
+  // the measured distributions: every training face (896, batches of 32) each epoch, against its truth
+  const measured = jsonl(`${out}/distributions.jsonl`);
+  assert.deepEqual(measured.map((m: { epoch: number }) => m.epoch), [1, 2, 3, 4, 5, 6, 7, 8]);
+  for (const m of measured) {
+    assert.equal(m.samples, 896);
+    for (const t of ["label", "class", "fused", "onehot"]) {
+      const s = m.js[t].all;
+      assert.ok(
+        s.q1 <= s.median && s.median <= s.q3 && s.mean >= 0 && s.mean <= Math.LN2 + 1e-9,
+        `${t}: ${JSON.stringify(s)}`,
+      );
+      assert.equal(m.js[t].clear.n + m.js[t].blended.n, 896);
+    }
+    assert.ok(m.auc.blended >= 0 && m.auc.blended <= 1);
+    assert.equal(m.auc.flipped, null, "no label noise: no flipped faces");
+  }
+  // the one-hot label is the same every epoch, so its distance to the truth is too
+  assert.equal(measured[0].js.onehot.all.mean, measured.at(-1).js.onehot.all.mean);
   const tracked = jsonl(`${out}/tracked.jsonl`);
   assert.equal(tracked.length, 8);
   const first = tracked[0].samples;

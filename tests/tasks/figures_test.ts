@@ -14,6 +14,8 @@ const NAMES = [
   "training_curves",
   "attention_stats",
   "confusion_matrix",
+  "nearest_target",
+  "attention_roc",
 ];
 
 async function figures(...args: string[]) {
@@ -58,12 +60,12 @@ Deno.test("deno task figures writes every figure as .vl.json, .svg and .png from
       const spec = JSON.parse(Deno.readTextFileSync(join(out, `${name}.vl.json`)));
       assert.equal(spec.$schema, "https://vega.github.io/schema/vega-lite/v5.json");
     }
-    assert.match(r.stdout, /wrote 27 files/);
+    assert.match(r.stdout, /wrote 33 files/);
     const tsne = Deno.readTextFileSync(join(out, "fig3_tsne.vl.json"));
     assert.match(tsne, /Baseline/);
     assert.match(tsne, /Ada-DF/);
     // no temporary files left behind by the atomic writes
-    assert.equal([...Deno.readDirSync(out)].length, 27);
+    assert.equal([...Deno.readDirSync(out)].length, 33);
 
     // --only, --out, --epoch, --sample
     const out2 = join(tmp, "some");

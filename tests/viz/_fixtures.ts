@@ -1,14 +1,10 @@
 /** Tiny synthetic run-folder records for the figure tests (C = 7 classes, a few epochs). */
+import { measureDistributions } from "../../lib/analysis/distribution_measures.ts";
 import { join } from "node:path";
 import { CLASSES } from "../../lib/data/classes.ts";
 import { encodeNpy } from "../../lib/util/files.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import type {
-  AttentionRecord,
-  ClassDistributionRecord,
-  MetricsRecord,
-  TrackedRecord,
-} from "../../lib/run/records.ts";
+import type { AttentionRecord, ClassDistributionRecord, MetricsRecord, TrackedRecord } from "../../lib/run/records.ts";
 
 export const C = CLASSES.length;
 
@@ -107,6 +103,26 @@ export function writeFakeRun(dir: string, options: { mode?: string; seed?: numbe
   Deno.writeTextFileSync(join(dir, "class_distributions.jsonl"), jsonl(r.classDistributions));
   Deno.writeTextFileSync(join(dir, "attention.jsonl"), jsonl(r.attention));
   Deno.writeTextFileSync(join(dir, "tracked.jsonl"), jsonl(r.tracked));
+  // measured distributions of 40 made-up training faces per epoch (half blended, every fifth label flipped)
+  const distributions = [1, 2, 3].map((epoch) =>
+    measureDistributions(
+      epoch,
+      Array.from({ length: 40 }, (_, i) => {
+        const truth = i % 2 ? [1, 0, 0, 0, 0, 0, 0] : [0.5, 0.5, 0, 0, 0, 0, 0];
+        const soft = [0.6, 0.2, 0.05, 0.05, 0.04, 0.03, 0.03];
+        return {
+          trueDistribution: truth,
+          label: i % 5 === 0 ? 3 : 0,
+          labelDistribution: soft,
+          classDistribution: [0.7, 0.1, 0.04, 0.04, 0.04, 0.04, 0.04],
+          fused: soft.map((p, j) => 0.5 * p + 0.5 * [0.7, 0.1, 0.04, 0.04, 0.04, 0.04, 0.04][j]),
+          w: i % 5 === 0 ? 0.3 : 0.5 + ((i * 7) % 10) / 20,
+          flipped: i % 5 === 0,
+        };
+      }),
+    )
+  );
+  Deno.writeTextFileSync(join(dir, "distributions.jsonl"), jsonl(distributions));
   Deno.writeFileSync(join(dir, "features.npy"), encodeNpy(r.features, [r.n, r.d]));
   Deno.writeTextFileSync(
     join(dir, "features.json"),

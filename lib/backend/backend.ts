@@ -214,25 +214,40 @@ export function gpuDeviceNodes(): string[] | undefined {
 }
 
 /**
- * Mesa's Vulkan/EGL loader prints "error: XDG_RUNTIME_DIR is invalid or not set in the
- * environment." straight to the process's stderr when the variable is unset (ssh sessions,
- * containers, CI runners), a line the toolkit did not write. Before WebGPU is first touched,
- * point the variable at a private folder of this process (0700, removed at exit).
+ * Probing WebGPU makes Mesa's Vulkan driver look for a Wayland display, and libwayland-client
+ * prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." straight to the
+ * process's stderr when the variable is unset (ssh sessions, containers, CI runners): a line the
+ * toolkit did not write. Before WebGPU is first touched, point the variable at a private folder
+ * of this process (0700), removed when the process ends, by an uncaught error too.
  */
 function ensureRuntimeDir(): void {
   if (Deno.build.os !== "linux") return;
   try {
     const current = Deno.env.get("XDG_RUNTIME_DIR");
-    if (current && Deno.statSync(current).isDirectory) return;
+    if (current?.startsWith("/") && isDirectory(current)) return;
     const dir = Deno.makeTempDirSync({ prefix: "adadf-runtime-" });
     Deno.chmodSync(dir, 0o700);
     Deno.env.set("XDG_RUNTIME_DIR", dir);
-    globalThis.addEventListener("unload", () => {
+    const remove = (e?: Event) => {
+      // a handler before this one kept the process alive (a notebook kernel): keep the folder too
+      if (e?.defaultPrevented) return;
       try {
         Deno.removeSync(dir, { recursive: true });
       } catch { /* already gone */ }
-    });
+    };
+    globalThis.addEventListener("unload", () => remove());
+    // an uncaught error or rejection ends the process without "unload"
+    globalThis.addEventListener("error", remove);
+    globalThis.addEventListener("unhandledrejection", remove);
   } catch { /* no env or file access: Mesa may print its line, nothing else changes */ }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 async function webgpuAdapter(): Promise<AdapterInfo | undefined> {

@@ -207,6 +207,7 @@ export {
   type ExperimentName,
   type ExperimentPlan,
   type ExperimentResults,
+  experimentDir,
   experimentResults,
   EXPERIMENTS,
   planExperiment,

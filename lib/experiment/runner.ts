@@ -24,6 +24,11 @@ import type { RunSummaryLike } from "./results.ts";
 /** The repository's root (where deno.json and tasks/ are). */
 export const REPO_ROOT: string = resolve(new URL("../..", import.meta.url).pathname);
 
+/** The repository's experiment folder for `name` (`<repo>/runs/experiments/<name>`): where notebooks keep theirs. */
+export function experimentDir(name: string): string {
+  return join(REPO_ROOT, "runs", "experiments", name);
+}
+
 /** The paths of one run inside an experiment folder. */
 export function runPaths(out: string, run: PlannedRun): { config: string; dir: string; log: string } {
   return {

@@ -89,8 +89,13 @@ export function experimentResults(
   };
 }
 
-const pct = (m: { mean: number; std: number } | undefined) =>
-  m === undefined ? "–" : `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}`;
+// one seed has no spread to show
+const pct = (m: { mean: number; std: number; values: number[] } | undefined) =>
+  m === undefined
+    ? "–"
+    : m.values.length === 1
+    ? (100 * m.mean).toFixed(1)
+    : `${(100 * m.mean).toFixed(1)} ± ${(100 * m.std).toFixed(1)}`;
 
 /** The markdown table: one line per row, accuracies in % as mean ± std over the finished seeds. */
 export function resultsMarkdown(r: ExperimentResults): string {

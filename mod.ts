@@ -1,26 +1,24 @@
 /**
  * Ada-DF (Adaptive label Distribution Fusion for facial expression recognition) in
- * TypeScript, on TensorFlow.js: data, the dual-branch ResNet, the method's
- * distributions and losses, training, evaluation, t-SNE and the paper's figures.
+ * TypeScript, on TensorFlow.js. This entry holds what a notebook or a script needs to train,
+ * study and use the method; each layer of the toolkit has its own entry for the rest:
  *
- * - Backend: {@linkcode initBackend} (`auto`, `tensorflow`, `webgpu`, `wasm`, `cpu`); on `wasm`,
- *   convolutions and matrix products run on OpenBLAS where it is installed ({@linkcode loadOpenBlas},
- *   `{ blas: "off" }` or `ADADF_BLAS=off` for XNNPACK alone).
- * - Data: {@linkcode loadSynthFer} (the built-in procedural face set), {@linkcode loadFerDataset}
- *   (RAF-DB, AffectNet, SFEW, FER2013, FERPlus, ImageFolder trees, decoded once and cached),
- *   {@linkcode randAugment}, {@linkcode tenCrop}, {@linkcode makeBatch}, {@linkcode BatchPipeline}
- *   (the next batch prepared in a worker while the current one trains), label noise.
- * - Model: {@linkcode AdaDfNet} (ResNet-18/50, two branches, attention heads);
- *   {@linkcode readTorchFile} / {@linkcode loadPretrainedInto} (PyTorch `.pth` and safetensors in),
- *   {@linkcode exportOfficialSafetensors} (the official code's key names out).
- * - Method: {@linkcode adaDfLoss} and one function per equation (`lib/method/`).
- * - Training: {@linkcode resolveConfig}, {@linkcode runTraining} (writes a run folder with a
- *   checkpoint per epoch), {@linkcode resumeTraining} (continues one), {@linkcode trainAdaDf}
- *   (the epoch loop, no I/O), {@linkcode cachedRun} (a run made once and reused, for notebooks).
- * - Using a model: {@linkcode loadTrainedModel}, {@linkcode evaluateModel}, {@linkcode predictBatch}.
- * - Analysis and figures: {@linkcode tsne} (Barnes-Hut, or `tsne-js`), {@linkcode knnAccuracy};
- *   vega-lite builders for Fig. 1-6, curves, attention statistics and the confusion matrix, and
- *   {@linkcode displayFigure} / {@linkcode renderFigure} (Jupyter bundle, SVG, PNG).
+ * | import | what |
+ * | --- | --- |
+ * | `@adadf/toolkit` (this file) | the workflow: backend, config, SynthFER, the model, the method, runs, inference, figures, experiments |
+ * | `@adadf/toolkit/method` | the paper, one function per equation (all of it is re-exported here too) |
+ * | `@adadf/toolkit/config` | `TrainConfig`, presets, the flag table |
+ * | `@adadf/toolkit/data` | SynthFER, the six real data set readers, augmentation, batching, label noise |
+ * | `@adadf/toolkit/model` | `AdaDfNet`, layers, PyTorch weights in and out |
+ * | `@adadf/toolkit/kernels` | faster TF.js kernels: wasm, OpenBLAS through FFI, webgpu (knows nothing of Ada-DF) |
+ * | `@adadf/toolkit/train` | the training step and the epoch loop (no I/O) |
+ * | `@adadf/toolkit/run` | run folders: training into one, resuming, records, checkpoints, cached runs |
+ * | `@adadf/toolkit/infer` | trained models, evaluation, prediction |
+ * | `@adadf/toolkit/analysis` | t-SNE, k-NN accuracy, distances to the true distributions, ROC AUC |
+ * | `@adadf/toolkit/viz` | the figures (vega-lite specs), their recipes and rendering |
+ * | `@adadf/toolkit/experiment` | the paper's tables as plans of runs |
+ *
+ * From a checkout, import the same files by path (`./lib/method/mod.ts`, ...).
  *
  * @example The method on one batch: fuse, then the loss parts
  * ```ts
@@ -64,157 +62,66 @@
  *
  * @module
  */
-export {
-  type BackendChoice,
-  type BackendName,
-  BACKENDS,
-  BackendUnavailableError,
-  currentBackend,
-  initBackend,
-} from "./lib/backend/backend.ts";
-export {
-  ADAM_UPDATE_KERNEL,
-  conv2dFilterGradientIm2col,
-  fusedBatchNorm,
-  loadOpenBlas,
-  nativeKernelsBlas,
-  type OpenBlas,
-  type OpenBlasResult,
-  registerWasmKernels,
-  useFastWebgpuKernels,
-  useNativeKernels,
-} from "./lib/kernels/mod.ts";
-export { adam, FusedAdamOptimizer } from "./lib/train/adam.ts";
+export { type BackendChoice, type BackendName, BACKENDS, initBackend } from "./lib/backend/backend.ts";
 export {
   ConfigError,
+  type DataConfig,
   DATASET_PRESETS,
-  DATASETS,
   DEFAULT_CONFIG,
-  MODES,
   resolveConfig,
-  stemFrozen,
   SYNTH_PRESET,
   type TrainConfig,
-  validateConfig,
 } from "./lib/config.ts";
-export { CLASSES, type ClassName, NUM_CLASSES } from "./lib/data/classes.ts";
-export {
-  epochBatches,
-  type HostBatch,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  type ImageSplit,
-  makeBatch,
-  toTensors,
-} from "./lib/data/batches.ts";
-export { DEFAULT_SYNTHFER_OPTIONS, faceSvg, generateSynthFer, loadSynthFer } from "./lib/data/synthfer.ts";
-export type { FaceSplit, SynthFerDataset, SynthFerOptions } from "./lib/data/synthfer.ts";
-export { applyNoiseFile, flipLabels, type NoiseEntry, parseNoiseFile } from "./lib/data/label_noise.ts";
-export {
-  DATASET_NAMES,
-  DatasetError,
-  indexDataset,
-  type LoadedDataset,
-  type LoadedSplit,
-  loadFerDataset,
-  type LoadFerDatasetOptions,
-  type SkippedImage,
-} from "./lib/data/dataset.ts";
-export type { DatasetIndex, SampleRef } from "./lib/data/dataset.ts";
-export { decodeFace, ImageDecodeError } from "./lib/data/images.ts";
-export { DiskImageStore, type ImageStore, MemoryImageStore } from "./lib/data/image_store.ts";
-export { balancedEpochIndices } from "./lib/data/sampling.ts";
-export { applyOp, fiveCrop, meanOverCrops, RAND_AUGMENT_OPS, randAugment, tenCrop } from "./lib/data/augment/mod.ts";
-export { BatchPipeline } from "./lib/data/pipeline.ts";
-export { benchmarkPipeline } from "./lib/data/pipeline_bench.ts";
+export { CLASSES, faceSvg, loadFerDataset, loadSynthFer, makeBatch, toTensors } from "./lib/data/mod.ts";
 export {
   AdaDfNet,
-  type AdaDfOutputs,
-  DEFAULT_MODEL_CONFIG,
-  featureDim,
+  exportOfficialSafetensors,
+  loadPretrainedInto,
   type ModelConfig,
-} from "./lib/model/adadf_net.ts";
-export { decodeSafetensors, encodeSafetensors } from "./lib/model/safetensors.ts";
-export {
-  channelSums,
-  DEFAULT_LAYER_KERNELS,
-  type FusedBatchNorm,
-  globalAveragePool,
-  type LayerKernels,
-  maxPool,
-} from "./lib/model/layers.ts";
-export {
-  readTorchFile,
-  readWeightsFile,
-  type TorchObject,
-  type TorchTensor,
-  WeightsError,
-  type WeightsFile,
-} from "./lib/model/torch_file.ts";
-export { findStateDict, loadPretrainedInto, netFromWeightsFile } from "./lib/model/weights_import.ts";
-export { exportOfficialSafetensors, officialStateDict } from "./lib/model/weights_export.ts";
+  netFromWeightsFile,
+} from "./lib/model/mod.ts";
 export * from "./lib/method/mod.ts";
-export { trainStep, trainStepAsync } from "./lib/train/step.ts";
-export { InterruptedError, trainAdaDf, type TrainEvent } from "./lib/train/trainer.ts";
-export type { EpochResult } from "./lib/train/trainer.ts";
-export type {
-  AttentionRecord,
-  ClassDistributionRecord,
-  EpochMetrics,
-  FeaturesFile,
-  MetricsRecord,
-  RunSummary,
-  TrackedRecord,
-  TrackedSample,
-  TrackedSampleRecord,
-} from "./lib/run/records.ts";
-export {
-  readAttention,
-  readClassDistributions,
-  readFeatures,
-  readMetrics,
-  readRunFolder,
-  readTracked,
-  type RunFolder,
-  RunFolderError,
-} from "./lib/run/reader.ts";
-export { readRunConfig } from "./lib/run/config_json.ts";
-export { defaultRunDir, resumeTraining, runTraining } from "./lib/run/training_run.ts";
+export { trainAdaDf } from "./lib/train/mod.ts";
 export {
   cachedRun,
   cachedRunWithProgress,
   NOTEBOOK_PRESET,
   notebookProgress,
-  type ProgressSink,
-} from "./lib/run/cached_run.ts";
-export { type DataConfig, dataConfig, resolveDataConfig } from "./lib/config.ts";
-export { loadData } from "./lib/data/load.ts";
+  readRunFolder,
+  resumeTraining,
+  type RunFolder,
+  runTraining,
+  type TrackedSample,
+} from "./lib/run/mod.ts";
+export { evaluateModel, loadTrainedModel, predictBatch } from "./lib/infer/mod.ts";
+export { knnAccuracy, tsne } from "./lib/analysis/mod.ts";
 export {
-  confusionFromLogits,
-  evaluateModel,
-  evaluateTarget,
-  type EvaluationReport,
-  formatEvaluation,
-} from "./lib/infer/evaluate.ts";
-export { predictBatch } from "./lib/infer/predict.ts";
-export { loadTrainedModel } from "./lib/infer/trained_model.ts";
-export * from "./lib/analysis/mod.ts";
-export * from "./lib/viz/mod.ts";
-export { decodeNpy, encodeNpy } from "./lib/util/files.ts";
-export { Prng } from "./lib/util/prng.ts";
+  architectureFigure,
+  classDistributionsFigure,
+  confusionFigure,
+  displayFigure,
+  displayOutput,
+  figureRecipes,
+  fusionExampleFigure,
+  imageBundle,
+  markdownBundle,
+  pickAmbiguousFace,
+  pickTrackedSample,
+  renderFigure,
+  svgToPngDataUrl,
+  trainingCurvesFigure,
+  trajectoryFigure,
+  tsneComparison,
+  type VegaLiteSpec,
+  votesFigure,
+} from "./lib/viz/mod.ts";
 export {
   collectSummaries,
-  type ExperimentName,
-  type ExperimentPlan,
-  type ExperimentResults,
   experimentDir,
   experimentResults,
-  EXPERIMENTS,
   planExperiment,
-  readPlan,
   resultsChart,
   resultsMarkdown,
   runLocal,
-  slurmScript,
   writePlan,
 } from "./lib/experiment/mod.ts";

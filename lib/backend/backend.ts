@@ -21,6 +21,7 @@ import {
   stopWasmThreads,
   useFastWebgpuKernels,
   useNativeKernels,
+  webgpuFusedBatchNorm,
 } from "../kernels/mod.ts";
 // a type only: the model's layers are handed their forms, they never ask the backend
 import type { LayerKernels } from "../model/layers.ts";
@@ -35,6 +36,8 @@ export const WEBGPU_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
   channelSums: "matmul",
   globalPool: "matmul",
   maxPool: "windows",
+  // the project's WGSL BatchNorm (+ ReLU) kernels; undefined (ops above) with useFastWebgpuKernels(false)
+  fusedBatchNorm: webgpuFusedBatchNorm,
 });
 
 /**

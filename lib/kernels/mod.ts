@@ -12,7 +12,10 @@
  *   the library; `ADADF_BLAS=off` or a path steers it): on two AVX-512 cores `sgemm` reached
  *   220-300 GFLOP/s where XNNPACK's convolutions reached 24-28 per thread.
  * - {@linkcode installWasmThreads}: XNNPACK's thread pool under Deno (TF.js turns it off there).
- * - {@linkcode useFastWebgpuKernels}: the `webgpu` filter gradient as one im2col product.
+ * - {@linkcode useFastWebgpuKernels}: the `webgpu` backend's `Conv2D`, both its gradients and
+ *   `BatchMatMul` as implicit GEMMs in WGSL (tiles in workgroup memory, a register block per
+ *   thread; {@linkcode setWebgpuTiles} for measuring), and fused training BatchNorm (+ ReLU)
+ *   kernels ({@linkcode webgpuFusedBatchNorm} is the op over them).
  *
  * Each is checked against TF.js's `cpu` backend (the toolkit's tests/kernels/). README.md
  * says what each file holds.
@@ -58,6 +61,31 @@ export type { ConvAttrs } from "./_conv_info.ts";
 export { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 export { BLOCK_FLOATS, col2imAdd, im2col, setBlockFloats } from "./im2col.ts";
 export { coretypeFromCpuFlags, loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./openblas.ts";
-export { nativeKernelsBlas, registerWasmKernels, useFastWebgpuKernels, useNativeKernels } from "./register.ts";
+export {
+  fastWebgpuKernelsOn,
+  nativeKernelsBlas,
+  registerWasmKernels,
+  useFastWebgpuKernels,
+  useNativeKernels,
+} from "./register.ts";
 export { installWasmThreads, stopWasmThreads } from "./wasm_threads.ts";
 export { conv2dFilterGradientIm2col, type FilterGradAttrs } from "./webgpu.ts";
+export {
+  DEFAULT_TARGET_WORKGROUPS,
+  DEFAULT_TILES,
+  type GemmKernelClass,
+  type GemmTiles,
+  setWebgpuTargetWorkgroups,
+  setWebgpuTiles,
+  tilesFor,
+  type WebgpuBackendLike,
+} from "./_wgsl.ts";
+export { conv2dFilterGradWebgpu, conv2dInputGradWebgpu, conv2dWebgpu } from "./webgpu_conv.ts";
+export { batchMatMulWebgpu } from "./webgpu_matmul.ts";
+export {
+  BN_GRAD_WEBGPU_KERNEL,
+  BN_TRAIN_WEBGPU_KERNEL,
+  registerWebgpuBatchNorm,
+  unregisterWebgpuBatchNorm,
+  webgpuFusedBatchNorm,
+} from "./webgpu_batchnorm.ts";

@@ -6,7 +6,9 @@
  * - `useNativeKernels(blas)`: the `wasm` backend's `Conv2D`, its two gradients and `BatchMatMul`
  *   on OpenBLAS (conv2d_blas.ts, matmul.ts; `loadOpenBlas()` from openblas.ts), or back with
  *   `undefined`.
- * - `useFastWebgpuKernels()`: the `webgpu` backend's filter gradient as im2col (webgpu.ts).
+ * - `useFastWebgpuKernels()`: the `webgpu` backend's convolutions, their gradients and `BatchMatMul`
+ *   as implicit GEMMs in WGSL (webgpu_conv.ts, webgpu_matmul.ts) and its fused BatchNorm kernels
+ *   (webgpu_batchnorm.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { OpenBlas } from "./openblas.ts";
@@ -19,7 +21,10 @@ import { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 import { identity } from "./identity.ts";
 import { batchMatMul } from "./matmul.ts";
 import { maxPoolGrad } from "./maxpool.ts";
-import { conv2dFilterGradientIm2col, type FilterGradAttrs } from "./webgpu.ts";
+import type { WebgpuBackendLike } from "./_wgsl.ts";
+import { registerWebgpuBatchNorm, unregisterWebgpuBatchNorm } from "./webgpu_batchnorm.ts";
+import { conv2dFilterGradWebgpu, conv2dInputGradWebgpu, conv2dWebgpu, webgpuConvSupported } from "./webgpu_conv.ts";
+import { batchMatMulWebgpu, matmulBatches } from "./webgpu_matmul.ts";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -155,21 +160,72 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
 
 // ---- webgpu ------------------------------------------------------------------------------------
 
-let original: tf.KernelConfig | undefined;
+type WebgpuKernel = (args: Parameters<KernelFunc>[0], original: KernelFunc) => ReturnType<KernelFunc>;
 
-/** Turns the project's webgpu `Conv2DBackpropFilter` (im2col) on (default) or back to TF.js's own. */
+/** The project's webgpu kernels (webgpu_conv.ts, webgpu_matmul.ts); each hands what it does not take to TF.js's own. */
+const WEBGPU_KERNELS: Record<string, WebgpuKernel> = {
+  Conv2D: (args, original) => {
+    const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs;
+    if (!webgpuConvSupported(a, [x.dtype, filter.dtype])) return original(args);
+    return conv2dWebgpu(args.backend as unknown as WebgpuBackendLike, x, filter, a);
+  },
+  Conv2DBackpropInput: (args, original) => {
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+    if (!webgpuConvSupported(a, [dy.dtype, filter.dtype])) return original(args);
+    return conv2dInputGradWebgpu(args.backend as unknown as WebgpuBackendLike, dy, filter, a.inputShape, a);
+  },
+  Conv2DBackpropFilter: (args, original) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+    if (!webgpuConvSupported(a, [x.dtype, dy.dtype])) return original(args);
+    return conv2dFilterGradWebgpu(args.backend as unknown as WebgpuBackendLike, x, dy, a.filterShape, a);
+  },
+  BatchMatMul: (args, original) => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (a.dtype !== "float32" || b.dtype !== "float32" || matmulBatches(a.shape, b.shape) === undefined) {
+      return original(args);
+    }
+    return batchMatMulWebgpu(args.backend as unknown as WebgpuBackendLike, a, b, transposeA, transposeB);
+  },
+};
+
+const webgpuOriginals = new Map<string, tf.KernelConfig>();
+const webgpuRegistered = new Map<string, KernelFunc>();
+
+/**
+ * Turns the project's webgpu kernels on (default) or back to TF.js's own: `Conv2D`, both of its
+ * gradients and `BatchMatMul` as implicit GEMMs in WGSL, and the fused BatchNorm kernels
+ * (`webgpuFusedBatchNorm` runs on them; off, it returns undefined). Call after the webgpu
+ * backend's module is imported (its kernels are registered then).
+ */
 export function useFastWebgpuKernels(enabled = true): void {
-  const current = tf.getKernel("Conv2DBackpropFilter", "webgpu");
-  if (original === undefined && current !== undefined && current.kernelFunc !== filterGradKernel) original = current;
-  if (current !== undefined) tf.unregisterKernel("Conv2DBackpropFilter", "webgpu");
-  if (enabled) {
-    tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "webgpu", kernelFunc: filterGradKernel });
-  } else if (original !== undefined) {
-    tf.registerKernel(original);
+  for (const [name, kernel] of Object.entries(WEBGPU_KERNELS)) {
+    const current = tf.getKernel(name, "webgpu");
+    if (current !== undefined && current.kernelFunc !== webgpuRegistered.get(name) && !webgpuOriginals.has(name)) {
+      webgpuOriginals.set(name, current);
+    }
+    if (current !== undefined) tf.unregisterKernel(name, "webgpu");
+    const original = webgpuOriginals.get(name);
+    if (enabled) {
+      const fallbackTo: KernelFunc = original?.kernelFunc ?? (() => {
+        throw new Error(`no webgpu kernel ${name} of TF.js's to fall back to`);
+      });
+      const kernelFunc: KernelFunc = (args) => kernel(args, fallbackTo);
+      webgpuRegistered.set(name, kernelFunc);
+      tf.registerKernel({ kernelName: name, backendName: "webgpu", kernelFunc });
+    } else if (original !== undefined) {
+      webgpuRegistered.delete(name);
+      tf.registerKernel(original);
+    }
   }
+  if (enabled) registerWebgpuBatchNorm();
+  else unregisterWebgpuBatchNorm();
 }
 
-const filterGradKernel: tf.KernelFunc = ({ inputs, attrs }) => {
-  const { x, dy } = inputs as { x: tf.Tensor4D; dy: tf.Tensor4D };
-  return conv2dFilterGradientIm2col(x, dy, attrs as unknown as FilterGradAttrs) as unknown as tf.TensorInfo;
-};
+/** Whether the project's webgpu kernels are registered (`useFastWebgpuKernels`). */
+export function fastWebgpuKernelsOn(): boolean {
+  return webgpuRegistered.size > 0;
+}

@@ -2,7 +2,9 @@
  * The webgpu kernels of lib/kernels/webgpu.ts: the im2col filter gradient is plain
  * TF.js math, so it is checked on `cpu` against TF.js's own gradient for every padding and
  * stride the model uses; then, where a WebGPU adapter exists (here Mesa's llvmpipe), the
- * registered kernels are checked on `webgpu` against `cpu`.
+ * registered kernels are checked on `webgpu` against `cpu`, and whole Ada-DF training steps with
+ * the project's WGSL kernels on (webgpu_gemm_test.ts and webgpu_batchnorm_test.ts check each
+ * kernel alone).
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -158,7 +160,10 @@ Deno.test({
     const cpu = await run("cpu");
     const gpu = await run("webgpu");
     assert.deepEqual(cpu.forms, { channelSums: "reduce", globalPool: "reduce", maxPool: "native" });
-    assert.deepEqual(gpu.forms, { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" });
+    assert.deepEqual(
+      { ...gpu.forms, fusedBatchNorm: typeof gpu.forms.fusedBatchNorm },
+      { channelSums: "matmul", globalPool: "matmul", maxPool: "windows", fusedBatchNorm: "function" },
+    );
     // the first step's losses agree tightly; after one Adam update (which moves every weight by
     // about lr whatever its gradient's size, so near-zero gradients of either sign diverge) loosely
     for (const k of ["total", "ce", "kld", "rr"] as const) {
@@ -174,16 +179,20 @@ Deno.test({
 
 Deno.test({
   name:
-    "webgpu: every parameter's Ada-DF gradient (stem through max-pool included) matches the cpu backend within 1e-4",
+    "webgpu: every parameter's Ada-DF gradient (width 4, 32x32; the project's WGSL convolutions, matrix products and fused BatchNorm) matches the cpu backend within 1e-4",
   ignore: !adapter,
   fn: async () => {
     const { AdaDfNet, BnStatistics } = await import("../../lib/model/adadf_net.ts");
     const { adaDfLoss } = await import("../../lib/method/adadf_loss.ts");
     const { initialClassDistributions } = await import("../../lib/method/class_distributions.ts");
+    const { fastWebgpuKernelsOn } = await import("../../lib/kernels/mod.ts");
     const grads = async (backend: "cpu" | "webgpu") => {
       const choice = await initBackend(backend);
+      if (backend === "webgpu") {
+        assert.ok(fastWebgpuKernelsOn(), "initBackend('webgpu') turns the project's kernels on");
+      }
       const net = new AdaDfNet({ width: 4 }, { seed: 3, kernels: choice.layerKernels });
-      const x = tensor([8, 20, 20, 3], 5) as tf.Tensor4D;
+      const x = tensor([8, 32, 32, 3], 5) as tf.Tensor4D;
       const labels = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 0], "int32");
       const cd = tf.tensor2d(initialClassDistributions(7, 0.5));
       const { value, grads } = tf.variableGrads(() => {
@@ -198,10 +207,13 @@ Deno.test({
     };
     const cpu = await grads("cpu");
     const gpu = await grads("webgpu");
+    let worst = 0;
     for (const name of Object.keys(cpu)) {
       const e = relErr(gpu[name], cpu[name]);
+      worst = Math.max(worst, e);
       assert.ok(e < 1e-4, `${name}: relative error ${e}`);
     }
+    console.log(`${Object.keys(cpu).length} parameter gradients, worst relative error vs cpu ${worst}`);
     await initBackend("cpu");
   },
 });

@@ -1,0 +1,17 @@
+/** Shared by the webgpu kernel tests: whether WebGPU runs here, probed through the toolkit's own path. */
+import { BackendUnavailableError, initBackend } from "../../lib/backend/backend.ts";
+
+/**
+ * Tries `initBackend("webgpu")` (then back to `cpu`). Not a bare `navigator.gpu` probe: on a
+ * machine without XDG_RUNTIME_DIR (a container, .ci/run) that makes Mesa print a line of its own.
+ */
+export async function webgpuAvailable(): Promise<{ adapter: boolean; why: string }> {
+  try {
+    const adapter = (await initBackend("webgpu")).backend === "webgpu";
+    await initBackend("cpu");
+    return { adapter, why: "" };
+  } catch (e) {
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    return { adapter: false, why: e.message };
+  }
+}

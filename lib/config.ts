@@ -5,7 +5,7 @@
  * folder as `config.json`.
  */
 // TF-free modules only: flag parsing and `--help` must not load TF.js (tests/config/tf_free_test.ts)
-import { type BackendName, BACKENDS } from "./backend/names.ts";
+import { type BackendName, BACKENDS } from "./config/backends.ts";
 import { DATASET_NAMES } from "./data/readers/types.ts";
 import {
   NORMALIZE_ATTENTION_DEFAULTS,

@@ -7,7 +7,7 @@
 import type { BenchReport } from "../lib/bench/bench.ts";
 import type { PipelineBenchResult } from "../lib/data/pipeline_bench.ts";
 import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
-import { BACKENDS } from "../lib/backend/names.ts";
+import { BACKENDS } from "../lib/config/backends.ts";
 
 const HELP = `Measure Ada-DF training and inference speed.
 

@@ -1,6 +1,6 @@
 /** `deno task predict`: per-image class distributions, attention and logits of a trained model. */
 import { modelSourceFlags, parseFlags, runTask, UsageError } from "./_cli.ts";
-import { type BackendName, BACKENDS } from "../lib/backend/names.ts";
+import { type BackendName, BACKENDS } from "../lib/config/backends.ts";
 import { flagHelp, flagOptions, flagValue, pickFlags } from "../lib/config/flags.ts";
 
 /** predict's flags: its own and the shared ones of the flag table (lib/config/flags.ts), with predict's meaning. */

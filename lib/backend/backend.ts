@@ -25,7 +25,7 @@ import {
 } from "../kernels/mod.ts";
 // a type only: the model's layers are handed their forms, they never ask the backend
 import type { LayerKernels } from "../model/layers.ts";
-import { type BackendName, BACKENDS } from "./names.ts";
+import { type BackendName, BACKENDS } from "../config/backends.ts";
 
 /**
  * On webgpu, BatchNorm's channel sums, the global pool and max-pool avoid TF.js's reduction
@@ -59,7 +59,7 @@ export const PLAIN_LAYER_KERNELS: Readonly<LayerKernels> = Object.freeze({
 });
 
 // the names live in a TF-free module so that flag parsing can check them without TF.js
-export { type BackendName, BACKENDS } from "./names.ts";
+export { type BackendName, BACKENDS } from "../config/backends.ts";
 
 /** Which backend runs and why it was chosen. */
 export interface BackendChoice {

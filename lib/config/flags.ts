@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { BACKENDS } from "../backend/names.ts";
+import { BACKENDS } from "./backends.ts";
 import { ConfigError, DATASET_PRESETS, DATASETS, DEFAULT_CONFIG, type Layer, MODES, SYNTH_PRESET } from "../config.ts";
 
 /**

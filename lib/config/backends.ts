@@ -1,7 +1,7 @@
 /**
- * The TF.js backends a run can ask for, by name. A module of its own, with no imports, so
- * that configuration and flag parsing (lib/config.ts) can name and check a backend without
- * loading TF.js, the wasm backend or OpenBLAS (lib/backend/backend.ts does that).
+ * The TF.js backends a run can ask for, by name: configuration's vocabulary, so that
+ * configuration and flag parsing name and check a backend without loading TF.js, the wasm
+ * backend or OpenBLAS (lib/backend/backend.ts, which imports this list, does that).
  *
  * @module
  */

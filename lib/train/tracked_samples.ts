@@ -86,7 +86,11 @@ export async function trackSamples(
   const wTar = Array.from(cropMean(pass.wTar, crops, 1)); // [T]
   const wAvg = averageAttentionValues(wAux, wTar); // eq. 8, float64
   // eq. 11 over the whole training set's w_avg range
-  const w = normalizeAttentionValues(wAvg, { minWeight: cfg.minWeight, maxWeight: cfg.maxWeight, range: options.wRange });
+  const w = normalizeAttentionValues(wAvg, {
+    minWeight: cfg.minWeight,
+    maxWeight: cfg.maxWeight,
+    range: options.wRange,
+  });
   return tracked.map((index, k) => {
     const label = data.train.labels[index];
     const dl = Array.from(auxProbs.subarray(k * C, (k + 1) * C));

@@ -348,7 +348,9 @@ export function flagHelp(flags: readonly FlagSpec[]): string {
 }
 
 /** A whole `--help`: what the task does, its usage line, the flags, and the exit codes. */
-export function helpText(options: { title: string; usage: string; flags: readonly FlagSpec[]; notes?: string }) {
+export function helpText(
+  options: { title: string; usage: string; flags: readonly FlagSpec[]; notes?: string },
+): string {
   return `${options.title}\n\nUsage: ${options.usage}\n\n${flagHelp(options.flags)}\n` +
     (options.notes ? `\n${options.notes}\n` : "") +
     `\nExit codes: 0 done, 2 bad usage or input (one 'error:' line), 1 failure while running.`;

@@ -16,7 +16,6 @@ import type {
   FeaturesFile,
   MetricsRecord,
   TrackedRecord,
-  TrackedSample,
 } from "./records.ts";
 
 /** A run folder file is missing, unreadable, or not what `./writer.ts` writes. */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { adam } from "./adam.ts";
 import { stemFrozen, type TrainConfig } from "../config.ts";
 import type { AdaDfNet } from "../model/adadf_net.ts";

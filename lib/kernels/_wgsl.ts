@@ -65,12 +65,25 @@ export type GemmKernelClass = "conv2d" | "conv2dInput" | "conv2dFilter" | "matmu
  * Defaults, chosen without a GPU to measure on (llvmpipe cannot say what suits a GPU):
  * 64x64 tiles of 16x16 threads with 4x4 register blocks, the classic design; `small` is for
  * products with a side under 64 (the model's 4-32-channel layers, the linear heads), where a
- * 64-wide tile would leave most threads idle. tools/bench/webgpu_probe.ts sweeps them.
+ * 64-wide tile would leave most threads idle; `narrow` for N <= 8 (the stem's input gradient
+ * has N = 3 input channels, the heads' weight gradients N = 7 classes), where even a 32-wide
+ * tile computes mostly padding.
+ * tools/bench/webgpu_probe.ts sweeps them.
  */
-export const DEFAULT_TILES: Readonly<{ large: GemmTiles; small: GemmTiles }> = Object.freeze({
+export const DEFAULT_TILES: Readonly<TileClasses> = Object.freeze({
   large: Object.freeze({ tileM: 64, tileN: 64, tileK: 16, threadM: 4, threadN: 4 }),
   small: Object.freeze({ tileM: 32, tileN: 32, tileK: 16, threadM: 2, threadN: 2 }),
+  // as small until a GPU measures better: on llvmpipe 128x8 tiles (2x4 blocks) ran the stem's input
+  // gradient in 9 s against 32x32's 5.6 s (the probe's --sweep tries both)
+  narrow: Object.freeze({ tileM: 32, tileN: 32, tileK: 16, threadM: 2, threadN: 2 }),
 });
+
+/** The tiles of one kernel class per shape class: large (M, N >= 64), narrow (N <= 8), small (else). */
+export interface TileClasses {
+  large: GemmTiles;
+  small: GemmTiles;
+  narrow: GemmTiles;
+}
 
 /**
  * Split-K (the filter gradient's long reduction over N*OH*OW, or any product whose output
@@ -80,7 +93,7 @@ export const DEFAULT_TARGET_WORKGROUPS = 256;
 /** No split-K chunk is shorter than this many k (the partial sums cost a pass of their own). */
 export const MIN_SPLIT_K = 512;
 
-const tileTable = new Map<GemmKernelClass, { large: GemmTiles; small: GemmTiles }>();
+const tileTable = new Map<GemmKernelClass, TileClasses>();
 let targetWorkgroups = DEFAULT_TARGET_WORKGROUPS;
 
 /** Throws a RangeError naming what is wrong with `t`. */
@@ -104,15 +117,16 @@ export function validateTiles(t: GemmTiles): void {
  */
 export function setWebgpuTiles(
   kernel: GemmKernelClass,
-  tiles: { large?: GemmTiles; small?: GemmTiles } | undefined,
+  tiles: Partial<TileClasses> | undefined,
 ): void {
   if (tiles === undefined) {
     tileTable.delete(kernel);
     return;
   }
-  const merged = { large: tiles.large ?? DEFAULT_TILES.large, small: tiles.small ?? DEFAULT_TILES.small };
+  const merged = { ...DEFAULT_TILES, ...tiles };
   validateTiles(merged.large);
   validateTiles(merged.small);
+  validateTiles(merged.narrow);
   tileTable.set(kernel, merged);
 }
 
@@ -122,10 +136,10 @@ export function setWebgpuTargetWorkgroups(n: number = DEFAULT_TARGET_WORKGROUPS)
   targetWorkgroups = n;
 }
 
-/** The tiles for an M x N product of kernel class `kernel` (the shape class: large or small). */
+/** The tiles for an M x N product of kernel class `kernel` (its shape class: large, narrow or small). */
 export function tilesFor(kernel: GemmKernelClass, m: number, n: number): GemmTiles {
   const t = tileTable.get(kernel) ?? DEFAULT_TILES;
-  return m >= 64 && n >= 64 ? t.large : t.small;
+  return m >= 64 && n >= 64 ? t.large : n <= 8 && m >= 64 ? t.narrow : t.small;
 }
 
 /** How many chunks to split a K-long reduction into, for an output of `tiles` workgroups. */

@@ -77,6 +77,7 @@ export {
   type GemmTiles,
   setWebgpuTargetWorkgroups,
   setWebgpuTiles,
+  type TileClasses,
   tilesFor,
   type WebgpuBackendLike,
 } from "./_wgsl.ts";

@@ -10,8 +10,9 @@
  * - `Conv2DBackpropInput` stays TF.js's: its naive shader measured 401 GFLOP/s on an H200
  *   (ENVIRONMENT.md), and its matrix-multiply form (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE`
  *   false) was 2x slower for stride 2 on llvmpipe.
- * register.ts registers it (`useFastWebgpuKernels`). Checked against the `cpu` backend in
- * tests/kernels/webgpu_kernels_test.ts.
+ * No longer registered: `useFastWebgpuKernels` (register.ts) now runs webgpu_conv.ts's implicit
+ * GEMM, which needs no im2col copy. Kept as a TF.js-ops reference; checked against the `cpu`
+ * backend in tests/kernels/webgpu_kernels_test.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 

@@ -1,8 +1,8 @@
 /**
  * The project's WGSL implicit-GEMM kernels (lib/kernels/webgpu_conv.ts, webgpu_matmul.ts) against
  * TF.js's `cpu` backend, within 1e-4 of the reference's largest value, on the model's shape
- * classes: the 7x7 stride-2 stem, 3x3 stride 1 and 2, the 1x1 stride-2 downsample, 'same' and
- * 'valid' padding, 3-64 channels (both tile classes), batch 2-8; the filter gradient with and
+ * classes (large, small and narrow tiles): the 7x7 stride-2 stem, 3x3 stride 1 and 2, the 1x1 stride-2 downsample, 'same' and
+ * 'valid' padding, 3-64 channels, batch 2-8; the filter gradient with and
  * without split-K; matrix products with every transpose, batches and a broadcast batch. Each
  * kernel is called directly (so a fallback to TF.js's kernel cannot hide a fault), then through
  * `tf.conv2d` / `tf.grads` / `tf.matMul` with `useFastWebgpuKernels()`. Needs a WebGPU adapter (Mesa's
@@ -153,6 +153,7 @@ Deno.test({
 type MatCase = { a: number[]; b: number[]; ta: boolean; tb: boolean; splits?: number };
 const MAT_CASES: MatCase[] = [
   { a: [8, 33], b: [33, 7], ta: false, tb: false }, // a linear head: [N, in] x [in, classes]
+  { a: [70, 20], b: [20, 7], ta: false, tb: false }, // the narrow tile class (M >= 64, N <= 8)
   { a: [33, 8], b: [33, 7], ta: true, tb: false }, // its weight gradient
   { a: [8, 7], b: [33, 7], ta: false, tb: true }, // its input gradient
   { a: [33, 8], b: [7, 33], ta: true, tb: true },
@@ -196,5 +197,49 @@ Deno.test({
     }
     console.log(`matmul max relative error vs cpu: ${worst}`);
     await initBackend("cpu");
+  },
+});
+
+Deno.test({
+  name: "setWebgpuTiles(): the probe's other tile sizes (register blocks 1x2 to 8x8) give the same results within 1e-4",
+  ignore: !adapter,
+  fn: async () => {
+    const { setWebgpuTiles } = await import("../../lib/kernels/mod.ts");
+    const cases = [CONV_CASES[2], CONV_CASES[4]];
+    await initBackend("cpu");
+    const refs = cases.map((c, i) => convReference(c, 500 + i));
+    await initBackend("webgpu");
+    const backend = tf.backend() as unknown as WebgpuBackendLike;
+    const tiles = [
+      { tileM: 128, tileN: 128, tileK: 8, threadM: 8, threadN: 8 },
+      { tileM: 256, tileN: 4, tileK: 8, threadM: 4, threadN: 4 },
+      { tileM: 64, tileN: 8, tileK: 16, threadM: 1, threadN: 2 },
+    ];
+    const kernels = ["conv2d", "conv2dInput", "conv2dFilter"] as const;
+    try {
+      for (const t of tiles) {
+        for (const k of kernels) setWebgpuTiles(k, { large: t, small: t, narrow: t });
+        for (const [i, c] of cases.entries()) {
+          const r = refs[i];
+          const attrs = { strides: c.s, pad: c.pad };
+          const x = tf.tensor(r.x, r.xShape);
+          const f = tf.tensor(r.f, r.fShape);
+          const g = tf.tensor(r.g, r.yShape);
+          const outs = [
+            wrap(conv2dWebgpu(backend, x, f, attrs)),
+            wrap(conv2dInputGradWebgpu(backend, g, f, r.xShape, attrs)),
+            wrap(conv2dFilterGradWebgpu(backend, x, g, r.fShape, attrs, 2)),
+          ];
+          for (const [j, ref] of [r.y, r.dx, r.dw].entries()) {
+            const e = maxRelError(await outs[j].data() as Float32Array, ref);
+            assert.ok(e < TOL, `tiles ${JSON.stringify(t)}, ${JSON.stringify(c)}, ${kernels[j]}: ${e}`);
+          }
+          tf.dispose([x, f, g, ...outs]);
+        }
+      }
+    } finally {
+      for (const k of kernels) setWebgpuTiles(k, undefined);
+      await initBackend("cpu");
+    }
   },
 });

@@ -4,7 +4,13 @@
  * Ada-DF training and inference steps at batch 64, 100x100 and 48x48, with each set of forms,
  * and the costliest kernels of one step. Prints one JSON document (also written to --out).
  *
- *   deno run -A tools/bench/webgpu_probe.ts [--out FILE] [--quick]
+ *   deno run -A tools/bench/webgpu_probe.ts [--out FILE] [--quick] [--kernels] [--sweep] [--batch N]
+ *
+ * `kernels` section (issue 16): GFLOP/s of each kernel class (convolution forward, input and
+ * filter gradient at the stem, 3x3 stride 1 and 2 and 1x1 stride-2 shapes; matrix products;
+ * BatchNorm(+ReLU) forward and backward) with TF.js's kernels and with the project's WGSL
+ * kernels (lib/kernels/webgpu_*.ts); `--sweep` adds a sweep of their tile sizes
+ * (`setWebgpuTiles`) on the large shapes; `--kernels` stops after that section.
  *
  * Timing: each op runs `reps` times back to back and is then read back once, so the fixed
  * cost of a read-back (15-20 ms through Deno's WebGPU) is spread over the repetitions; the
@@ -13,7 +19,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { useFastWebgpuKernels } from "../../lib/kernels/mod.ts";
+import {
+  DEFAULT_TILES,
+  type GemmKernelClass,
+  type GemmTiles,
+  setWebgpuTiles,
+  useFastWebgpuKernels,
+  webgpuFusedBatchNorm,
+} from "../../lib/kernels/mod.ts";
 import { batchNorm, channelSums, globalAveragePool, type LayerKernels, maxPool } from "../../lib/model/layers.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
@@ -21,7 +34,13 @@ import { targetBatchAsync, trainStepAsync } from "../../lib/train/step.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
 const { values: flags } = parseArgs({
-  options: { out: { type: "string" }, quick: { type: "boolean" }, batch: { type: "string" } },
+  options: {
+    out: { type: "string" },
+    quick: { type: "boolean" },
+    batch: { type: "string" },
+    kernels: { type: "boolean" },
+    sweep: { type: "boolean" },
+  },
 });
 const quick = flags.quick === true;
 const B = Number(flags.batch ?? 64);
@@ -68,9 +87,165 @@ async function timeOp(fn: () => tf.Tensor | tf.Tensor[], reps = 10, rounds = 3):
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
+// ---- kernel classes: TF.js's kernels vs the project's WGSL kernels, GFLOP/s (issue 16) ------------
+const kernelRows: Record<string, unknown>[] = [];
+type Conv = { name: string; x: number[]; k: number; s: number; pad: number; cout: number };
+const CONVS: Conv[] = [
+  { name: "stem 7x7/2", x: [B, 100, 100, 3], k: 7, s: 2, pad: 3, cout: 64 },
+  { name: "3x3/1 64", x: [B, 25, 25, 64], k: 3, s: 1, pad: 1, cout: 64 },
+  { name: "3x3/2 64->128", x: [B, 25, 25, 64], k: 3, s: 2, pad: 1, cout: 128 },
+  { name: "3x3/1 256", x: [B, 7, 7, 256], k: 3, s: 1, pad: 1, cout: 256 },
+  { name: "1x1/2 64->128", x: [B, 25, 25, 64], k: 1, s: 2, pad: 0, cout: 128 },
+];
+const MATMULS = [
+  // --quick: 512 (llvmpipe runs a 2048^3 product in seconds)
+  {
+    name: `${quick ? 512 : 2048}^3`,
+    a: [quick ? 512 : 2048, quick ? 512 : 2048],
+    b: [quick ? 512 : 2048, quick ? 512 : 2048],
+  },
+  { name: "linear 512->7", a: [B, 512], b: [512, 7] },
+  { name: "linear dW 512x7", a: [512, B], b: [B, 7] },
+];
+
+async function kernelRate(
+  kernel: string,
+  shape: string,
+  form: string,
+  flops: number,
+  fn: () => tf.Tensor | tf.Tensor[],
+) {
+  try {
+    const ms = await timeOp(fn);
+    const gflops = flops / ms / 1e6;
+    kernelRows.push({ kernel, shape, form, ms: +ms.toFixed(3), gflops: +gflops.toFixed(1) });
+    log(`${kernel} ${shape} [${form}]: ${ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+  } catch (e) {
+    kernelRows.push({ kernel, shape, form, error: String(e) });
+    log(`${kernel} ${shape} [${form}]: FAILED ${(e as Error).message}`);
+  }
+}
+
+/** Every kernel class once, with the kernels as registered now (`form` names them). */
+async function kernelClasses(form: string, only?: "large") {
+  for (const c of CONVS) {
+    if (only === "large" && c.cout < 64) continue;
+    const x = randn(c.x) as tf.Tensor4D;
+    const w = randn([c.k, c.k, c.x[3], c.cout]) as tf.Tensor4D;
+    const y = tf.conv2d(x, w, c.s, c.pad);
+    const flops = 2 * y.size * c.k * c.k * c.x[3];
+    await kernelRate("conv2d", c.name, form, flops, () => tf.conv2d(x, w, c.s, c.pad));
+    await kernelRate("conv2d input grad", c.name, form, flops, () => tf.conv2dTranspose(y, w, x.shape, c.s, c.pad));
+    await kernelRate(
+      "conv2d filter grad",
+      c.name,
+      form,
+      flops,
+      () => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.s, c.pad), y)))(w)),
+    );
+    tf.dispose([x, w, y]);
+  }
+  for (const m of MATMULS) {
+    const a = randn(m.a) as tf.Tensor2D;
+    const b = randn(m.b) as tf.Tensor2D;
+    await kernelRate("matmul", m.name, form, 2 * m.a[0] * m.a[1] * m.b[1], () => tf.matMul(a, b));
+    tf.dispose([a, b]);
+  }
+  if (only === "large") return;
+  for (const shape of [[B, 50, 50, 64], [B, 13, 13, 128]]) {
+    const x = randn(shape) as tf.Tensor4D;
+    const dy = randn(shape);
+    const c = shape[3];
+    const params = new Map<string, tf.Variable>([
+      ["bn.weight", tf.variable(tf.ones([c]))],
+      ["bn.bias", tf.variable(tf.zeros([c]))],
+    ]);
+    // forms: TF.js's kernels run the ops (matmul sums); ours the fused kernels
+    const kernels: LayerKernels = {
+      channelSums: "matmul",
+      globalPool: "matmul",
+      maxPool: "windows",
+      fusedBatchNorm: webgpuFusedBatchNorm,
+    };
+    // about 10 flops per value forward and backward: a memory-bound rate, for comparison only
+    await kernelRate(
+      "batchNorm+relu fwd+bwd",
+      JSON.stringify(shape),
+      form,
+      10 * x.size,
+      () =>
+        tf.tidy(() =>
+          tf.grads((t: tf.Tensor) =>
+            tf.sum(tf.mul(batchNorm({ params, training: true, kernels }, "bn", t as tf.Tensor4D, { relu: true }), dy))
+          )([x])[0]
+        ),
+    );
+    tf.dispose([x, dy, ...params.values()]);
+  }
+}
+
+for (const fast of [false, true]) {
+  useFastWebgpuKernels(fast);
+  await kernelClasses(fast ? "ours" : "tfjs");
+}
+if (flags.sweep) {
+  // tile sizes of the large-shape class, each kernel class set alike
+  const candidates: GemmTiles[] = [
+    DEFAULT_TILES.large,
+    { tileM: 64, tileN: 64, tileK: 8, threadM: 4, threadN: 4 },
+    { tileM: 128, tileN: 64, tileK: 8, threadM: 8, threadN: 4 },
+    { tileM: 64, tileN: 128, tileK: 8, threadM: 4, threadN: 8 },
+    { tileM: 128, tileN: 128, tileK: 8, threadM: 8, threadN: 8 },
+    { tileM: 32, tileN: 64, tileK: 16, threadM: 2, threadN: 4 },
+    { tileM: 32, tileN: 32, tileK: 16, threadM: 2, threadN: 2 },
+  ];
+  const classes: GemmKernelClass[] = ["conv2d", "conv2dInput", "conv2dFilter", "matmul"];
+  for (const t of candidates) {
+    for (const k of classes) setWebgpuTiles(k, { large: t });
+    await kernelClasses(`ours ${t.tileM}x${t.tileN}x${t.tileK} ${t.threadM}x${t.threadN}`, "large");
+  }
+  for (const k of classes) setWebgpuTiles(k, undefined);
+  // the narrow class (N <= 8): the stem's input gradient (N = 3) and a head's weight gradient (N = 7)
+  const narrow: GemmTiles[] = [
+    DEFAULT_TILES.narrow,
+    { tileM: 128, tileN: 8, tileK: 16, threadM: 2, threadN: 4 },
+    { tileM: 256, tileN: 4, tileK: 8, threadM: 4, threadN: 4 },
+    { tileM: 64, tileN: 8, tileK: 16, threadM: 1, threadN: 2 },
+  ];
+  const stem = CONVS[0];
+  const x = randn(stem.x) as tf.Tensor4D;
+  const w = randn([stem.k, stem.k, stem.x[3], stem.cout]) as tf.Tensor4D;
+  const y = tf.conv2d(x, w, stem.s, stem.pad);
+  const a = randn([512, B]) as tf.Tensor2D;
+  const b = randn([B, 7]) as tf.Tensor2D;
+  for (const t of narrow) {
+    for (const k of classes) setWebgpuTiles(k, { narrow: t });
+    const form = `ours narrow ${t.tileM}x${t.tileN}x${t.tileK} ${t.threadM}x${t.threadN}`;
+    const flops = 2 * y.size * stem.k * stem.k * stem.x[3];
+    await kernelRate(
+      "conv2d input grad",
+      stem.name,
+      form,
+      flops,
+      () => tf.conv2dTranspose(y, w, x.shape, stem.s, stem.pad),
+    );
+    await kernelRate("matmul", "linear dW 512x7", form, 2 * 512 * B * 7, () => tf.matMul(a, b));
+  }
+  for (const k of classes) setWebgpuTiles(k, undefined);
+  tf.dispose([x, w, y, a, b]);
+}
+report.kernels = kernelRows;
+if (flags.kernels) {
+  const text = JSON.stringify(report, null, 1);
+  if (flags.out) Deno.writeTextFileSync(flags.out, text);
+  console.log(text);
+  Deno.exit(0);
+}
+
 const FORMS: Record<string, LayerKernels> = {
   tfjs: { channelSums: "reduce", globalPool: "reduce", maxPool: "native" },
-  ours: { channelSums: "matmul", globalPool: "matmul", maxPool: "windows" },
+  // with useFastWebgpuKernels(true): the WGSL convolutions, matrix products and fused BatchNorm
+  ours: { channelSums: "matmul", globalPool: "matmul", maxPool: "windows", fusedBatchNorm: webgpuFusedBatchNorm },
 };
 
 // ---- single ops at ResNet-18 shapes (batch 64, 100x100 input) ------------------------------

@@ -16,6 +16,8 @@ const PREDICT_FLAGS = pickFlags(
     "batch-size",
     "backend",
     "json",
+    "detect",
+    "annotate",
     "help",
   ],
   {
@@ -49,6 +51,18 @@ const PREDICT_FLAGS = pickFlags(
       help: "input size for IMAGE files (default: the run's or the file's record; an official\ncheckpoint 224)",
     },
     "batch-size": { help: "images per forward pass (default 64)", showDefault: undefined },
+    "detect": {
+      kind: "switch",
+      help: "IMAGE... are ordinary photos: find every face (@vladmandic/face-api), align it as\n" +
+        'RAF-DB\'s 100x100 faces (lib/faces/), one row per face with "box" [x, y, w, h],\n' +
+        '"landmarks" (eyes, nose tip, mouth corners) and "score"',
+    },
+    "annotate": {
+      kind: "string",
+      value: "OUT.png",
+      help: "with --detect: the photo with every face's box, top class and distribution bar\n" +
+        "(several photos: OUT_<photo>.png)",
+    },
     "backend": { help: "", showDefault: undefined },
     "json": {
       kind: "switch",
@@ -64,6 +78,7 @@ const HELP = `Predict with a trained Ada-DF model (target branch): per image the
 (softmax of the target logits), the most likely class, the attention weights and both branches' logits.
 
 Usage: deno task predict (--run DIR | --weights FILE) (IMAGE... | --npy FILE) [--json]
+       deno task predict (--run DIR | --weights FILE) --detect PHOTO... [--annotate OUT.png] [--json]
 
   IMAGE...                 aligned face images (JPEG, PNG, ...): resized to the model's input size and
                            normalised as in training (ImageNet mean/std), no augmentation
@@ -106,6 +121,8 @@ async function main(args: string[]) {
   if (!BACKENDS.includes(backend as BackendName)) {
     throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
+  if (v.detect === true && v.npy !== undefined) throw new UsageError("--detect is for photos, not an --npy batch");
+  if (v.annotate !== undefined && v.detect !== true) throw new UsageError("--annotate OUT.png goes with --detect");
   const json = v.json === true;
   const log = (m: string) => {
     if (!json) console.error(m);
@@ -164,6 +181,21 @@ async function main(args: string[]) {
       x = nchwToNhwc(npy.data, npy.shape);
     } else {
       size = flagSize ?? model.imageSize ?? (model.kind === "adadf" ? OFFICIAL_IMAGE_SIZE : 100);
+      if (v.detect === true) {
+        const { predictDetect } = await import("./_predict_detect.ts");
+        return await predictDetect({
+          net: model.net,
+          photos: images,
+          classes: model.classes,
+          imageSize: size,
+          tenCrop,
+          decodeSize: decodeSize({ imageSize: size, tenCrop }),
+          batchSize,
+          json,
+          annotate: v.annotate as string | undefined,
+          header: backendLine,
+        });
+      }
       x = tenCrop
         ? await loadFacesTenCrop(images, { decodeSize: decodeSize({ imageSize: size, tenCrop }), crop: size })
         : await loadFaces(images, size);

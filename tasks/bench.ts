@@ -27,8 +27,10 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step
   --no-pipeline    skip the data pipeline's images/s (JPEG decode + augment, and augment from the cache)
+  --no-faces       skip face detection + alignment of a 1920x1280 photo (photos/s; lib/faces/)
   --json           print {"backend", "threads", "blas", "results": [{kind, imageSize, batchSize, imagesPerSecond,
-                   peakRssMiB}], "kernels", "pipeline": [{kind, imageSize, imagesPerSecond, ratio, ...}]}`;
+                   peakRssMiB}], "kernels", "pipeline": [{kind, imageSize, imagesPerSecond, ratio, ...}],
+                   "faces": {width, height, faces, photosPerSecond, secondsPerPhoto, detectSeconds}}`;
 
 async function main(args: string[]) {
   const parsed = parseFlags(args, {
@@ -41,6 +43,7 @@ async function main(args: string[]) {
     blas: { type: "string" },
     "no-profile": { type: "boolean" },
     "no-pipeline": { type: "boolean" },
+    "no-faces": { type: "boolean" },
     "freeze-stem": { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -105,10 +108,24 @@ async function main(args: string[]) {
       }
     }
   }
+  let faces;
+  if (!v["no-faces"]) {
+    log("faces: detection + alignment of a 1920x1280 photo");
+    faces = await (await import("../lib/faces/bench.ts")).benchFaces();
+  }
   if (v.json) {
-    console.log(JSON.stringify({ backend: choice.backend, threads: threadsUsed, blas: blasUsed, ...report, pipeline }));
+    console.log(
+      JSON.stringify({ backend: choice.backend, threads: threadsUsed, blas: blasUsed, ...report, pipeline, faces }),
+    );
   } else {
     printTable(report, sizes, pipeline);
+    if (faces) {
+      console.log(
+        `
+faces: detect + align ${faces.width}x${faces.height}, ${faces.faces} faces: ` +
+          `${faces.photosPerSecond.toFixed(2)} photos/s (detection ${(faces.detectSeconds * 1000).toFixed(0)} ms)`,
+      );
+    }
   }
 }
 

@@ -231,6 +231,10 @@ const inRange = (x: unknown, lo: number, hi: number) => typeof x === "number" &&
 
 /** Throws `ConfigError` naming the first invalid field, its value and the expected range. */
 export function validateConfig(c: TrainConfig): void {
+  check(
+    DATASETS.includes(c.dataset),
+    `dataset must be one of ${DATASETS.join(", ")}, got ${JSON.stringify(c.dataset)}`,
+  );
   check(MODES.includes(c.mode), `mode must be one of ${MODES.join(", ")}, got '${c.mode}'`);
   check(
     c.backbone === "resnet18" || c.backbone === "resnet50",

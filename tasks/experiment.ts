@@ -109,6 +109,9 @@ async function main(args: string[]) {
     } catch (e) {
       throw new UsageError(`--collect: ${out} holds no experiment (${(e as Error).message.split("\n")[0]})`);
     }
+    if (plan.experiment !== name || !Array.isArray(plan.runs) || !Array.isArray(plan.rows)) {
+      throw new UsageError(`--collect: ${out} holds the experiment '${String(plan.experiment)}', not '${name}'`);
+    }
   }
 
   if (v.emit === "slurm") {
@@ -129,7 +132,7 @@ async function main(args: string[]) {
     const onSignal = () => {
       if (stopping) Deno.exit(130);
       stopping = true;
-      console.error("stopping after the running runs (Ctrl-C again to quit now; the same command continues)");
+      console.error("stopping: the running runs stop after their current step (the same command resumes them)");
     };
     Deno.addSignalListener("SIGINT", onSignal);
     const t0 = performance.now();
@@ -151,6 +154,8 @@ async function main(args: string[]) {
             `[${finished}/${total}] ${e.run.id}: test ${(100 * e.summary.testAccuracy).toFixed(1)} % ` +
               `(${e.seconds.toFixed(0)} s)`,
           );
+        } else if (e.type === "interrupted") {
+          console.error(`      ${e.run.id}: interrupted; it resumes from its checkpoint next time`);
         } else {
           console.error(`      ${e.run.id}: failed (exit ${e.code}); see ${e.log}`);
         }
@@ -158,6 +163,11 @@ async function main(args: string[]) {
     });
     Deno.removeSignalListener("SIGINT", onSignal);
     console.error(`${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    if (stopping) {
+      await writeResults();
+      console.error(`interrupted: run the same command again to continue`);
+      Deno.exit(130);
+    }
     if (failed.length) {
       await writeResults();
       throw new Error(`${failed.length} run(s) failed: ${failed.join(", ")} (their logs are in ${join(out, "logs")})`);

@@ -205,14 +205,20 @@ interface AdapterInfo {
 export function gpuDeviceNodes(): string[] | undefined {
   if (Deno.build.os !== "linux") return undefined;
   const found: string[] = [];
+  // not allowed to look (a library caller without --allow-read): unknown, so auto probes
+  const denied = (e: unknown) => e instanceof Deno.errors.PermissionDenied || (e as Error)?.name === "NotCapable";
   try {
     for (const e of Deno.readDirSync("/dev/dri")) if (e.name.startsWith("renderD")) found.push(`/dev/dri/${e.name}`);
-  } catch { /* no /dev/dri */ }
+  } catch (e) {
+    if (denied(e)) return undefined; // else: no /dev/dri
+  }
   try {
     for (const e of Deno.readDirSync("/dev")) {
       if (/^nvidia(\d+|ctl)$/.test(e.name) || e.name === "dxg" || e.name === "kfd") found.push(`/dev/${e.name}`);
     }
-  } catch { /* no /dev listing */ }
+  } catch (e) {
+    if (denied(e)) return undefined; // else: no /dev listing
+  }
   return found;
 }
 

@@ -124,7 +124,12 @@ function rowsOf(name: ExperimentName, base: Layer): PlanRow[] {
         group: "default",
         layer: {},
       }];
-      for (const [key, values] of Object.entries(SENSITIVITY_SWEEPS) as [keyof typeof SENSITIVITY_SWEEPS, readonly number[]][]) {
+      for (
+        const [key, values] of Object.entries(SENSITIVITY_SWEEPS) as [
+          keyof typeof SENSITIVITY_SWEEPS,
+          readonly number[],
+        ][]
+      ) {
         for (const v of values) {
           if (d[key] === v) continue;
           rows.push({

@@ -163,7 +163,7 @@ export function resultsChart(r: ExperimentResults): Record<string, unknown> {
         mark: { type: "bar", color: "#4c78a8" },
         encoding: {
           y: { field: "row", type: "nominal", sort: order, title: null },
-          x: { field: "mean", type: "quantitative", title: "test accuracy %", scale: { zero: false } },
+          x: { field: "mean", type: "quantitative", title: "test accuracy %", scale: { zero: true } },
         },
       },
       {

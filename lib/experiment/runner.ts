@@ -15,14 +15,16 @@
  * experiment continues where it stopped, locally or on a cluster.
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadLatestCheckpoint } from "../run/checkpoint.ts";
 import { readJsonFileSync, writeFileAtomic } from "../util/files.ts";
 import type { ExperimentPlan, PlannedRun } from "./plan.ts";
 import type { RunSummaryLike } from "./results.ts";
 
 /** The repository's root (where deno.json and tasks/ are). */
-export const REPO_ROOT: string = resolve(new URL("../..", import.meta.url).pathname);
+export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The repository's experiment folder for `name` (`<repo>/runs/experiments/<name>`): where notebooks keep theirs. */
 export function experimentDir(name: string): string {
@@ -79,8 +81,8 @@ export function readPlan(out: string): ExperimentPlan {
 export function runStatus(out: string, run: PlannedRun): "done" | "resume" | "new" {
   const { dir } = runPaths(out, run);
   if (existsSync(join(dir, "summary.json"))) return "done";
-  const ck = join(dir, "checkpoints");
-  if (existsSync(ck) && readdirSync(ck).some((f) => f.endsWith(".safetensors"))) return "resume";
+  // resumable only from a checkpoint that verifies (a folder whose checkpoints are all broken starts afresh)
+  if (existsSync(join(dir, "checkpoints")) && loadLatestCheckpoint(dir).checkpoint !== undefined) return "resume";
   return "new";
 }
 
@@ -105,6 +107,8 @@ export type PoolEvent =
   | { type: "start"; run: PlannedRun; resume: boolean; running: number }
   | { type: "done"; run: PlannedRun; seconds: number; summary: RunSummaryLike }
   | { type: "failed"; run: PlannedRun; code: number; log: string }
+  /** stopped by Ctrl-C (it reaches the runs too): it resumes from its checkpoint next time */
+  | { type: "interrupted"; run: PlannedRun }
   | { type: "reused"; run: PlannedRun };
 
 /** Options of {@linkcode runLocal}. */
@@ -134,42 +138,59 @@ export async function runLocal(plan: ExperimentPlan, out: string, options: Local
   let running = 0;
   const one = async (run: PlannedRun) => {
     const paths = runPaths(out, run);
-    const status = runStatus(out, run);
-    if (status === "new" && existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true }); // died before its first epoch
-    const args = trainArgs(out, run);
-    running++;
-    options.onEvent?.({ type: "start", run, resume: status === "resume", running });
-    const t0 = performance.now();
-    const log = await Deno.open(paths.log, { write: true, create: true, truncate: true });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--v8-flags=--expose-gc", join(REPO_ROOT, "tasks", "train.ts"), ...args, "--quiet"],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-      env: jobs > 1 ? { ADADF_WASM_THREADS: threads, OPENBLAS_NUM_THREADS: threads } : {},
-    }).spawn();
-    const pipes = [child.stdout, child.stderr].map((s) =>
-      s.pipeTo(
-        new WritableStream({ write: (chunk) => log.write(chunk).then(() => {}) }),
-        { preventClose: true },
-      )
-    );
-    const status2 = await child.status;
-    await Promise.all(pipes);
-    log.close();
-    running--;
-    const summary = join(paths.dir, "summary.json");
-    if (status2.code === 0 && existsSync(summary)) {
-      options.onEvent?.({
-        type: "done",
-        run,
-        seconds: (performance.now() - t0) / 1000,
-        summary: readJsonFileSync(summary, { what: "summary" }) as RunSummaryLike,
-      });
-    } else {
+    let log: Deno.FsFile | undefined;
+    let started = false;
+    try {
+      const status = runStatus(out, run);
+      // a folder without a usable checkpoint (it died before its first epoch): start afresh
+      if (status === "new" && existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
+      const args = trainArgs(out, run);
+      running++;
+      started = true;
+      options.onEvent?.({ type: "start", run, resume: status === "resume", running });
+      const t0 = performance.now();
+      log = await Deno.open(paths.log, { write: true, create: true, append: true });
+      await log.write(new TextEncoder().encode(`--- ${new Date().toISOString()} deno task train ${args.join(" ")}\n`));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--v8-flags=--expose-gc", join(REPO_ROOT, "tasks", "train.ts"), ...args, "--quiet"],
+        cwd: REPO_ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        stdin: "null",
+        env: jobs > 1 ? { ADADF_WASM_THREADS: threads, OPENBLAS_NUM_THREADS: threads } : {},
+      }).spawn();
+      const sink = log;
+      const pipes = [child.stdout, child.stderr].map((s) =>
+        s.pipeTo(new WritableStream({ write: (chunk) => writeAll(sink, chunk) }), { preventClose: true })
+      );
+      const { code } = await child.status;
+      await Promise.all(pipes);
+      const summary = join(paths.dir, "summary.json");
+      if (code === 0 && existsSync(summary)) {
+        options.onEvent?.({
+          type: "done",
+          run,
+          seconds: (performance.now() - t0) / 1000,
+          summary: readJsonFileSync(summary, { what: "summary" }) as RunSummaryLike,
+        });
+      } else if (code === 130 && options.shouldStop?.()) {
+        options.onEvent?.({ type: "interrupted", run });
+      } else {
+        failed.push(run.id);
+        options.onEvent?.({ type: "failed", run, code, log: paths.log });
+      }
+    } catch (e) {
+      // a run that cannot even start (its log, its folder) fails alone; the others go on
       failed.push(run.id);
-      options.onEvent?.({ type: "failed", run, code: status2.code, log: paths.log });
+      options.onEvent?.({
+        type: "failed",
+        run,
+        code: -1,
+        log: `${paths.log} (${(e as Error).message.split("\n")[0]})`,
+      });
+    } finally {
+      log?.close();
+      if (started) running--;
     }
   };
   const workers = Array.from({ length: Math.min(jobs, queue.length) }, async () => {
@@ -194,9 +215,9 @@ export function slurmScript(plan: ExperimentPlan, out: string, options: { cpusPe
     `#SBATCH --job-name=adadf-${plan.experiment}`,
     `#SBATCH --array=0-${ids.length - 1}`,
     `#SBATCH --cpus-per-task=${options.cpusPerTask ?? 2}`,
-    `#SBATCH --output=${join(abs, "logs", "slurm-%A_%a.log")}`,
-    `# ${plan.experiment}: ${ids.length} runs (${plan.rows.length} rows x ${plan.seeds.length} seeds), written by`,
-    `# deno task experiment ${plan.experiment}${plan.quick ? " --quick" : ""} --emit slurm --out ${abs}`,
+    `#SBATCH --output="${join(abs, "logs", "slurm-%A_%a.log")}"`,
+    `# ${plan.experiment}: ${ids.length} runs (${plan.rows.length} rows x ${plan.seeds.length} seeds); the plan is`,
+    `# ${join(abs, "plan.json")}. Collect: deno task experiment ${plan.experiment} --collect --out ${abs}`,
     "set -euo pipefail",
     `OUT=${q(abs)}`,
     `cd ${q(REPO_ROOT)}`,
@@ -212,4 +233,9 @@ export function slurmScript(plan: ExperimentPlan, out: string, options: { cpusPe
     `exec "$DENO" task train --config "$OUT/configs/$ID.json" --out "$RUN" --quiet`,
     "",
   ].join("\n");
+}
+
+/** Writes every byte of `chunk` (a single write may take only part of it). */
+async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
+  for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
 }

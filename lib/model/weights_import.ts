@@ -320,7 +320,7 @@ export async function netFromWeightsFile(
   if (sd.kind === "resnet") {
     // a plain ResNet is a model of its own (the baseline's export) when its fc has the toolkit's classes
     const fc = sd.tensors["fc.weight"];
-    if (fc === undefined || fc.shape.length !== 2 || fc.shape[0] < 2 || fc.shape[0] > 8) {
+    if (fc === undefined || fc.shape.length !== 2 || ![7, 8].includes(fc.shape[0])) {
       throw new WeightsError(
         `weights: ${path} is a plain ResNet state_dict without a 7- or 8-class fc` +
           `${fc ? ` (its fc has ${fc.shape[0]} outputs)` : ""}; use it with train --pretrained`,

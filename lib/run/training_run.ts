@@ -83,7 +83,8 @@ export async function runTraining(cfg: TrainConfig, out: string, options: RunOpt
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new RangeError(`run folder ${dir} exists and is not a folder; choose a new --out`);
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
+  // a generated name takes a suffix when taken (claimRunFolder); a given --out must be new or empty
+  if (!options.uniqueFolder && existsSync(dir) && readdirSync(dir).length > 0) {
     throw new RangeError(`run folder ${dir} is not empty; choose a new --out, or continue it with --resume ${out}`);
   }
   return await execute(cfg, dir, undefined, options);

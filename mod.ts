@@ -14,6 +14,7 @@
  * | `@adadf/toolkit/train` | the training step and the epoch loop (no I/O) |
  * | `@adadf/toolkit/run` | run folders: training into one, resuming, records, checkpoints, cached runs |
  * | `@adadf/toolkit/infer` | trained models, evaluation, prediction |
+ * | `@adadf/toolkit/faces` | faces in ordinary photos: detection, landmarks, alignment to RAF-DB's 100x100, prediction per face |
  * | `@adadf/toolkit/analysis` | t-SNE, k-NN accuracy, distances to the true distributions, ROC AUC |
  * | `@adadf/toolkit/viz` | the figures (vega-lite specs), their recipes and rendering |
  * | `@adadf/toolkit/experiment` | the paper's tables as plans of runs |
@@ -95,6 +96,17 @@ export {
 } from "./lib/run/mod.ts";
 export { evaluateModel, loadTrainedModel, predictBatch } from "./lib/infer/mod.ts";
 export { knnAccuracy, tsne } from "./lib/analysis/mod.ts";
+export {
+  alignFace,
+  annotatePhoto,
+  decodePhoto,
+  faceDistributionsFigure,
+  facesStripPng,
+  loadFaceDetector,
+  predictPhoto,
+  RAF_DB_TEMPLATE,
+  samplePhotos,
+} from "./lib/faces/mod.ts";
 export {
   architectureFigure,
   classDistributionsFigure,

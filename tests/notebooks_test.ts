@@ -47,6 +47,8 @@ const REQUIRED_OUTPUTS: Record<string, Record<string, number>> = {
   "05_fusion_trajectories.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2 },
   // the quick ablation and noise tables (markdown) and their charts
   "06_experiments.ipynb": { "image/png": 2, "application/vnd.vegalite.v5+json": 2, "text/markdown": 2 },
+  // the annotated photo, the aligned crops, each face's distribution beside face-api's
+  "07_your_photos.ipynb": { "image/png": 3, "application/vnd.vegalite.v5+json": 1 },
 };
 
 const notebooks = existsSync(NOTEBOOKS) ? readdirSync(NOTEBOOKS).filter((f) => f.endsWith(".ipynb")).sort() : [];

@@ -17,12 +17,12 @@ const FLOOR: Record<string, number> = {
   analysis: 1,
   backend: 2,
   viz: 2,
-  faces: 2,
   train: 3,
   run: 3,
   infer: 3,
   experiment: 3,
   bench: 3,
+  faces: 3,
 };
 /** The one upward arrow, type-only: viz draws the run folder's records. */
 const TYPE_ONLY_UP = new Set(["viz->run"]);

@@ -15,7 +15,7 @@
  * experiment continues where it stopped, locally or on a cluster.
  * @module
  */
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadLatestCheckpoint } from "../run/checkpoint.ts";
@@ -127,6 +127,54 @@ export interface LocalOptions {
 export async function runLocal(plan: ExperimentPlan, out: string, options: LocalOptions = {}): Promise<string[]> {
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be an integer >= 1, got ${jobs}`);
+  const release = lockExperiment(out);
+  try {
+    return await runPool(plan, out, jobs, options);
+  } finally {
+    release();
+  }
+}
+
+/** Another local pool already runs the experiment in this folder (its pid is alive). */
+export class ExperimentBusyError extends RangeError {
+  override name = "ExperimentBusyError";
+}
+
+/**
+ * Takes the experiment folder's lock (`.experiment.lock`, created exclusively, holding the
+ * pid): two local pools on one folder would both start a new run and delete each other's
+ * folders. A lock whose process is gone is taken over. Returns the release function.
+ */
+export function lockExperiment(out: string): () => void {
+  const path = join(out, ".experiment.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, String(Deno.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") throw e;
+      const pid = Number(readFileSync(path, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== Deno.pid && processAlive(pid)) {
+        throw new ExperimentBusyError(`${out} is being run by another deno task experiment (pid ${pid})`);
+      }
+      rmSync(path, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new ExperimentBusyError(`${out}: could not take the experiment's lock`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT"); // signal 0 is not offered; SIGCONT is harmless to a running process
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runPool(plan: ExperimentPlan, out: string, jobs: number, options: LocalOptions): Promise<string[]> {
   const cores = navigator.hardwareConcurrency || 1;
   const threads = String(Math.max(1, Math.floor(cores / jobs)));
   const queue: PlannedRun[] = [];

@@ -141,9 +141,24 @@ export function readDistributions(dir: string): DistributionRecord[] {
     for (const k of ["js", "l1", "auc", "roc"]) {
       if (r[k] === null || typeof r[k] !== "object") return `${k} must be an object`;
     }
-    const js = r.js as Record<string, unknown>;
-    for (const t of ["label", "class", "fused", "onehot"]) {
-      if (js[t] === null || typeof js[t] !== "object") return `js.${t} must be an object`;
+    for (const m of ["js", "l1"]) {
+      const byTarget = r[m] as Record<string, Record<string, unknown> | null>;
+      for (const t of ["label", "class", "fused", "onehot"]) {
+        const g = byTarget[t];
+        if (g === null || typeof g !== "object") return `${m}.${t} must be an object`;
+        for (const part of ["all", "clear", "blended"]) {
+          const x = g[part] as Record<string, unknown> | null;
+          if (x === null || typeof x !== "object" || !(x.mean === null || isNum(x.mean))) {
+            return `${m}.${t}.${part} must be {n, mean, q1, median, q3}`;
+          }
+        }
+      }
+    }
+    const auc = r.auc as Record<string, unknown>;
+    const roc = r.roc as Record<string, unknown>;
+    for (const k of ["flipped", "blended"]) {
+      if (!(auc[k] === null || isNum(auc[k]))) return `auc.${k} must be a number or null`;
+      if (!Array.isArray(roc[k])) return `roc.${k} must be an array of {fpr, tpr}`;
     }
     return undefined;
   });

@@ -95,3 +95,27 @@ Deno.test("experimentResults() gives per row the mean and sample std over the fi
   const chart = resultsChart(r) as { data: { values: { row: string; mean: number }[] } };
   assert.deepEqual(chart.data.values.map((v) => Math.round(v.mean)), [55, 70]);
 });
+
+Deno.test("lockExperiment() refuses a folder another live pool holds, takes over a stale lock, releases", async () => {
+  const { lockExperiment, ExperimentBusyError } = await import("../../lib/experiment/runner.ts");
+  const out = await Deno.makeTempDir({ prefix: "adadf-lock-" });
+  const sleeper = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    Deno.writeTextFileSync(`${out}/.experiment.lock`, String(sleeper.pid));
+    assert.throws(
+      () => lockExperiment(out),
+      (e: Error) => e instanceof ExperimentBusyError && /pid \d+/.test(e.message),
+    );
+    sleeper.kill("SIGKILL");
+    await sleeper.status;
+    const release = lockExperiment(out); // the holder is gone: stale, taken over
+    assert.equal(Deno.readTextFileSync(`${out}/.experiment.lock`), String(Deno.pid));
+    release();
+    assert.ok(!(await Deno.stat(`${out}/.experiment.lock`).then(() => true, () => false)));
+  } finally {
+    try {
+      sleeper.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await Deno.remove(out, { recursive: true });
+  }
+});

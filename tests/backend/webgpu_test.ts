@@ -5,26 +5,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { BackendUnavailableError, initBackend } from "../../lib/backend/backend.ts";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { webgpuForTests } from "../kernels/_webgpu.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 
-// probed through the toolkit's own path, not navigator.gpu directly: on a machine without
-// XDG_RUNTIME_DIR (a container, an ssh session, .ci/run) a bare probe makes Mesa print an
-// "error: XDG_RUNTIME_DIR ..." line of its own into the test log
-let adapter = false;
-let why = "";
-try {
-  adapter = (await initBackend("webgpu")).backend === "webgpu";
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e;
-  why = e.message;
-}
-if (!adapter && Deno.env.get("CI") === "true") {
-  throw new Error(
-    `CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`,
-  );
-}
-if (!adapter) console.warn(`\n!!! SKIPPED: webgpu backend test, because WebGPU cannot run here: ${why} !!!\n`);
+// probed through the toolkit (tests/kernels/_webgpu.ts), not navigator.gpu: no Mesa line in the log
+const adapter = await webgpuForTests("webgpu backend test");
 
 async function forwardAndGrad(backend: "cpu" | "webgpu") {
   await initBackend(backend);

@@ -15,3 +15,18 @@ export async function webgpuAvailable(): Promise<{ adapter: boolean; why: string
     return { adapter: false, why: e.message };
   }
 }
+
+/**
+ * Whether the webgpu tests of `what` can run here. Under CI=true a machine without WebGPU
+ * throws (.ci/run installs Mesa's llvmpipe); elsewhere the tests are skipped, loudly.
+ */
+export async function webgpuForTests(what: string): Promise<boolean> {
+  const { adapter, why } = await webgpuAvailable();
+  if (!adapter && Deno.env.get("CI") === "true") {
+    throw new Error(
+      `CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`,
+    );
+  }
+  if (!adapter) console.warn(`\n!!! SKIPPED: ${what}, because WebGPU cannot run here: ${why} !!!\n`);
+  return adapter;
+}

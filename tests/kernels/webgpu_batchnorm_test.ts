@@ -13,15 +13,9 @@ import { useFastWebgpuKernels, webgpuFusedBatchNorm } from "../../lib/kernels/mo
 import { batchNorm, type LayerKernels } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
 import { maxRelError } from "./_compare.ts";
-import { webgpuAvailable } from "./_webgpu.ts";
+import { webgpuForTests } from "./_webgpu.ts";
 
-const { adapter, why } = await webgpuAvailable();
-if (!adapter && Deno.env.get("CI") === "true") {
-  throw new Error(`CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`);
-}
-if (!adapter) {
-  console.warn(`\n!!! SKIPPED: webgpu BatchNorm kernel tests, because WebGPU cannot run here: ${why} !!!\n`);
-}
+const adapter = await webgpuForTests("webgpu BatchNorm kernel tests");
 
 const SHAPES: [number, number, number, number][] = [[8, 6, 6, 4], [2, 12, 12, 64], [4, 3, 5, 130], [2, 16, 16, 16]];
 

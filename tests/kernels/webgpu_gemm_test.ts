@@ -21,13 +21,9 @@ import {
 } from "../../lib/kernels/mod.ts";
 import { Prng } from "../../lib/util/prng.ts";
 import { maxRelError } from "./_compare.ts";
-import { webgpuAvailable } from "./_webgpu.ts";
+import { webgpuForTests } from "./_webgpu.ts";
 
-const { adapter, why } = await webgpuAvailable();
-if (!adapter && Deno.env.get("CI") === "true") {
-  throw new Error(`CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`);
-}
-if (!adapter) console.warn(`\n!!! SKIPPED: webgpu GEMM kernel tests, because WebGPU cannot run here: ${why} !!!\n`);
+const adapter = await webgpuForTests("webgpu GEMM kernel tests");
 
 type Pad = number | "same" | "valid";
 type ConvCase = { n: number; h: number; w: number; cin: number; cout: number; k: number; s: number; pad: Pad };

@@ -8,7 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { BackendUnavailableError, initBackend } from "../../lib/backend/backend.ts";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { webgpuForTests } from "./_webgpu.ts";
 import { conv2dFilterGradientIm2col, useFastWebgpuKernels } from "../../lib/kernels/mod.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
@@ -69,22 +70,8 @@ Deno.test("conv2dFilterGradientIm2col() equals TF.js's filter gradient on cpu fo
   }
 });
 
-// probed through the toolkit's own path, not navigator.gpu directly: without XDG_RUNTIME_DIR (a
-// container, an ssh session, .ci/run) a bare probe makes Mesa print a line of its own into the log
-let adapter = false;
-let why = "";
-try {
-  adapter = (await initBackend("webgpu")).backend === "webgpu";
-} catch (e) {
-  if (!(e instanceof BackendUnavailableError)) throw e;
-  why = e.message;
-}
-if (!adapter && Deno.env.get("CI") === "true") {
-  throw new Error(
-    `CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`,
-  );
-}
-if (!adapter) console.warn(`\n!!! SKIPPED: webgpu kernel test, because WebGPU cannot run here: ${why} !!!\n`);
+// probed through the toolkit (tests/kernels/_webgpu.ts), not navigator.gpu: no Mesa line in the log
+const adapter = await webgpuForTests("webgpu kernel test");
 
 Deno.test({
   name: "webgpu: the project's convolution gradient kernels match the cpu backend",

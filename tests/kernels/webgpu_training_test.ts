@@ -15,15 +15,9 @@ import { fastWebgpuKernelsOn } from "../../lib/kernels/mod.ts";
 import { initialClassDistributions } from "../../lib/method/class_distributions.ts";
 import { AdaDfNet } from "../../lib/model/adadf_net.ts";
 import { targetBatchAsync, trainStepAsync } from "../../lib/train/step.ts";
-import { webgpuAvailable } from "./_webgpu.ts";
+import { webgpuForTests } from "./_webgpu.ts";
 
-const { adapter, why } = await webgpuAvailable();
-if (!adapter && Deno.env.get("CI") === "true") {
-  throw new Error(`CI=true but WebGPU cannot run (${why}): .ci/run must install Mesa (libegl-mesa0, libgl1-mesa-dri)`);
-}
-if (!adapter) {
-  console.warn(`\n!!! SKIPPED: webgpu two-epoch training test, because WebGPU cannot run here: ${why} !!!\n`);
-}
+const adapter = await webgpuForTests("webgpu two-epoch training test");
 
 const IMAGE = 32;
 const BATCH = 16;

@@ -92,11 +92,23 @@ export interface EpochSums {
   seen: number;
 }
 
-/** A tracked sample's rows as the loss used them in the last batch that held it (TenCrop: one per crop). */
+/** A sample's row as the loss used it in the last batch that held it (TenCrop: the mean over its crops' rows). */
 export interface BatchRows {
   /** the training step (1-based) */
   step: number;
-  rows: RecordedRow[];
+  row: RecordedRow;
+}
+
+/** The element-wise mean of a sample's recorded rows (TenCrop: one row per crop; one row: itself). */
+export function meanRow(rows: readonly RecordedRow[]): RecordedRow {
+  const mean = (pick: (r: RecordedRow) => number[]) =>
+    pick(rows[0]).map((_, j) => rows.reduce((a, r) => a + pick(r)[j], 0) / rows.length);
+  return {
+    labelDistribution: mean((r) => r.labelDistribution),
+    fused: mean((r) => r.fused),
+    w: mean((r) => [r.w])[0],
+    wAvg: mean((r) => [r.wAvg])[0],
+  };
 }
 
 /** What {@linkcode trainEpoch} returns. */
@@ -166,7 +178,7 @@ export async function trainEpoch(
           const i = host.indices[row];
           byIndex.set(i, [...(byIndex.get(i) ?? []), r.recorded![k]]); // TenCrop: one row per crop
         });
-        for (const [i, rows] of byIndex) inBatch.set(i, { step: s + 1, rows });
+        for (const [i, rows] of byIndex) inBatch.set(i, { step: s + 1, row: meanRow(rows) });
       }
       a1 = r.a1;
       a2 = r.a2;

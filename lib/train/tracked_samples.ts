@@ -14,7 +14,7 @@ import { normalizeAttentionValues } from "../method/normalize_attention.ts";
 import { fuseDistributionValues } from "../method/fusion.ts";
 import { cropMean } from "../infer/evaluate.ts";
 import type { TrackedSampleRecord } from "../run/records.ts";
-import { auxPassBatch, emptyAuxPass, type RecordedRow } from "./step.ts";
+import { auxPassBatch, emptyAuxPass } from "./step.ts";
 import type { BatchRows, LoopContext } from "./phases.ts";
 
 /** Picks tracked training samples: half clear, half ambiguous (by the true distribution where known), spread over classes. */
@@ -104,9 +104,6 @@ export async function trackSamples(
       w: w[k],
     };
     const b = options.inBatch.get(index);
-    // TenCrop: the mean over the crops' rows
-    const mean = (pick: (r: RecordedRow) => number[]) =>
-      pick(b!.rows[0]).map((_, j) => b!.rows.reduce((a, r) => a + pick(r)[j], 0) / b!.rows.length);
     return {
       index,
       label,
@@ -117,11 +114,11 @@ export async function trackSamples(
         ? {
           source: "batch" as const,
           step: b.step,
-          labelDistribution: mean((r) => r.labelDistribution),
+          labelDistribution: b.row.labelDistribution,
           classDistribution: options.trainedRows[label].slice(),
-          fused: mean((r) => r.fused),
-          wAvg: mean((r) => [r.wAvg])[0],
-          w: mean((r) => [r.w])[0],
+          fused: b.row.fused,
+          wAvg: b.row.wAvg,
+          w: b.row.w,
         }
         : {
           source: "whole-set" as const,

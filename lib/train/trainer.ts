@@ -29,7 +29,6 @@ import {
   measureDistributions,
   type MeasuredSample,
 } from "../analysis/distribution_measures.ts";
-import type { RecordedRow } from "./step.ts";
 import {
   assertOneTrainingBatch,
   type BatchRows,
@@ -313,17 +312,15 @@ function measuredDistributions(
   const c = data.numClasses;
   const truth = data.train.trueDistributions!;
   const samples: MeasuredSample[] = [];
-  for (const [i, { rows }] of inBatch) {
-    const mean = (pick: (r: RecordedRow) => number[]) =>
-      pick(rows[0]).map((_, j) => rows.reduce((a, r) => a + pick(r)[j], 0) / rows.length);
+  for (const [i, { row }] of inBatch) {
     const label = data.train.labels[i];
     samples.push({
       trueDistribution: truth.subarray(i * c, (i + 1) * c),
       label,
-      labelDistribution: mean((r) => r.labelDistribution),
+      labelDistribution: row.labelDistribution,
       classDistribution: trainedRows[label],
-      fused: mean((r) => r.fused),
-      w: mean((r) => [r.w])[0],
+      fused: row.fused,
+      w: row.w,
       flipped: data.flipped?.has(i) ?? false,
     });
   }

@@ -1,6 +1,6 @@
 /** `deno task experiment`: the paper's Tables 1, 2 and 4 as plans of ordinary runs. See --help. */
 import { join, resolve } from "node:path";
-import { parseFlags, runTask, UsageError } from "./_cli.ts";
+import { numberFlag, parseFlags, runTask, UsageError } from "./_cli.ts";
 import { ConfigError } from "../lib/config.ts";
 import { flagOptions, flagsToLayer, helpText, pickFlags } from "../lib/config/flags.ts";
 import { EXPERIMENT_TABLE, type ExperimentName, EXPERIMENTS, planExperiment } from "../lib/experiment/plan.ts";
@@ -79,10 +79,8 @@ async function main(args: string[]) {
   if (v.emit !== undefined && v.emit !== "slurm") throw new UsageError(`--emit expects slurm, got '${v.emit}'`);
   if (v.emit !== undefined && v.collect) throw new UsageError("give --emit slurm or --collect, not both");
   const num = (flag: string) => {
-    const raw = v[flag] as string | undefined;
-    if (raw === undefined) return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} expects an integer >= 1, got '${raw}'`);
+    const n = numberFlag(flag, v[flag] as string | undefined, true); // the flag table's integer reader
+    if (n !== undefined && n < 1) throw new UsageError(`--${flag} expects an integer >= 1, got '${v[flag]}'`);
     return n;
   };
   const seeds = num("seeds");

@@ -63,6 +63,8 @@ const HELP = helpText({
     "",
     "Each run is an ordinary run folder under DIR/runs; a finished run is reused and an",
     "interrupted one resumed, so running the same command again continues the experiment.",
+    "A run that an experiment folder beside DIR has finished with the same configuration and",
+    "seed (the default Ada-DF run is in all three tables) is copied from there, not retrained.",
   ].join("\n"),
 });
 
@@ -144,6 +146,9 @@ async function main(args: string[]) {
         if (e.type === "reused") {
           finished++;
           console.error(`[${finished}/${total}] ${e.run.id}: finished earlier, reused`);
+        } else if (e.type === "shared") {
+          finished++;
+          console.error(`[${finished}/${total}] ${e.run.id}: the same run finished in ${e.from}; copied`);
         } else if (e.type === "start") {
           console.error(`      ${e.run.id}: ${e.resume ? "resuming" : "training"} (${e.running} running)`);
         } else if (e.type === "done") {

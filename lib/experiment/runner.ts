@@ -12,14 +12,30 @@
  *
  * A run whose folder has `summary.json` is finished and reused; one with a checkpoint is
  * resumed (`deno task train --resume`); anything else starts afresh. So an interrupted
- * experiment continues where it stopped, locally or on a cluster.
+ * experiment continues where it stopped, locally or on a cluster. A run that a sibling
+ * experiment (another folder beside this one, e.g. `runs/experiments/ablation` beside
+ * `runs/experiments/noise`) has already finished with the same configuration and seed is
+ * copied from there rather than trained again (its folder then holds `shared.json`).
  * @module
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadLatestCheckpoint } from "../run/checkpoint.ts";
 import { readJsonFileSync, writeFileAtomic } from "../util/files.ts";
+import { resolveConfig } from "../config.ts";
 import type { ExperimentPlan, PlannedRun } from "./plan.ts";
 import type { RunSummaryLike } from "./results.ts";
 
@@ -109,7 +125,9 @@ export type PoolEvent =
   | { type: "failed"; run: PlannedRun; code: number; log: string }
   /** stopped by Ctrl-C (it reaches the runs too): it resumes from its checkpoint next time */
   | { type: "interrupted"; run: PlannedRun }
-  | { type: "reused"; run: PlannedRun };
+  | { type: "reused"; run: PlannedRun }
+  /** finished earlier by a sibling experiment with the same configuration: copied from `from` */
+  | { type: "shared"; run: PlannedRun; from: string };
 
 /** Options of {@linkcode runLocal}. */
 export interface LocalOptions {
@@ -178,8 +196,11 @@ async function runPool(plan: ExperimentPlan, out: string, jobs: number, options:
   const cores = navigator.hardwareConcurrency || 1;
   const threads = String(Math.max(1, Math.floor(cores / jobs)));
   const queue: PlannedRun[] = [];
+  const shared = shareFinishedRuns(plan, out);
   for (const run of plan.runs) {
-    if (runStatus(out, run) === "done") options.onEvent?.({ type: "reused", run });
+    const from = shared.get(run.id);
+    if (from !== undefined) options.onEvent?.({ type: "shared", run, from });
+    else if (runStatus(out, run) === "done") options.onEvent?.({ type: "reused", run });
     else queue.push(run);
   }
   const failed: string[] = [];
@@ -246,6 +267,75 @@ async function runPool(plan: ExperimentPlan, out: string, jobs: number, options:
   });
   await Promise.all(workers);
   return failed;
+}
+
+/** A run's whole configuration as a comparable string (the layer resolved over the defaults). */
+function configKey(layer: PlannedRun["layer"]): string | undefined {
+  try {
+    return JSON.stringify(resolveConfig(layer));
+  } catch {
+    return undefined; // a sibling's plan from another version of the toolkit: not comparable
+  }
+}
+
+/**
+ * Copies into `out` every run of the plan that is not started here but that a sibling
+ * experiment folder (a folder beside `out` holding a `plan.json`) has finished with the same
+ * resolved configuration, seed included: the default Ada-DF run of the ablation is the
+ * sensitivity sweep's default row and the noise table's 0 % row. The copy gets `shared.json`
+ * (where it came from). Returns the copied runs' ids and their sources.
+ */
+export function shareFinishedRuns(plan: ExperimentPlan, out: string): Map<string, string> {
+  const copied = new Map<string, string>();
+  const parent = dirname(resolve(out));
+  const wanted = new Map<string, PlannedRun>();
+  for (const run of plan.runs) {
+    const { dir } = runPaths(out, run);
+    if (existsSync(dir)) continue; // started or finished here: this folder's own
+    const key = configKey(run.layer);
+    if (key !== undefined) wanted.set(key, run);
+  }
+  if (wanted.size === 0 || !existsSync(parent)) return copied;
+  for (const name of readdirSync(parent).sort()) {
+    const sibling = join(parent, name);
+    if (sibling === resolve(out) || !existsSync(join(sibling, "plan.json"))) continue;
+    let other: ExperimentPlan;
+    try {
+      other = readPlan(sibling);
+    } catch {
+      continue; // a broken plan elsewhere is that experiment's concern
+    }
+    for (const run of Array.isArray(other.runs) ? other.runs : []) {
+      const key = configKey(run.layer);
+      const mine = key === undefined ? undefined : wanted.get(key);
+      const src = runPaths(sibling, run).dir;
+      if (mine === undefined || !existsSync(join(src, "summary.json"))) continue;
+      const dst = runPaths(out, mine).dir;
+      const tmp = join(dirname(dst), `.${basename(dst)}.copying-${Deno.pid}`);
+      rmSync(tmp, { recursive: true, force: true });
+      copyTree(src, tmp);
+      writeFileAtomic(
+        join(tmp, "shared.json"),
+        JSON.stringify({ from: relative(resolve(out), src), run: run.id, copied: new Date().toISOString() }, null, 1) +
+          "\n",
+      );
+      renameSync(tmp, dst); // whole or not at all
+      copied.set(mine.id, relative(resolve(out), src));
+      wanted.delete(key!);
+    }
+  }
+  return copied;
+}
+
+/** Copies a run folder: its directories and regular files (nothing else is followed). */
+function copyTree(src: string, dst: string): void {
+  mkdirSync(dst, { recursive: true });
+  for (const name of readdirSync(src)) {
+    const from = join(src, name);
+    const st = lstatSync(from);
+    if (st.isDirectory()) copyTree(from, join(dst, name));
+    else if (st.isFile()) copyFileSync(from, join(dst, name));
+  }
 }
 
 /**

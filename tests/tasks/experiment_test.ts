@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { planExperiment } from "../../lib/experiment/plan.ts";
+import { shareFinishedRuns, writePlan } from "../../lib/experiment/runner.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -21,8 +23,9 @@ async function experiment(args: string[], env: Record<string, string> = {}) {
   return { code: r.code, stdout: new TextDecoder().decode(r.stdout), stderr: new TextDecoder().decode(r.stderr) };
 }
 
-Deno.test("deno task experiment ablation --quick runs, reuses finished runs, continues an interrupted one, collects", async () => {
-  const out = await Deno.makeTempDir({ prefix: "adadf-exp-" });
+Deno.test("deno task experiment ablation --quick runs, reuses finished runs, continues an interrupted one, collects, shares", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "adadf-exp-" });
+  const out = join(parent, "ablation");
   try {
     let r = await experiment(["ablation", "--quick", "--seeds", "1", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
@@ -68,8 +71,26 @@ Deno.test("deno task experiment ablation --quick runs, reuses finished runs, con
     r = await experiment(["ablation", "--collect", "--out", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /4 of 4 runs finished/);
+
+    // a sibling experiment copies the runs it shares with this one instead of training them:
+    // the noise table's 0 % rows are the ablation's baseline and Ada-DF rows
+    const noise = join(parent, "noise");
+    const plan2 = planExperiment("noise", { quick: true, seeds: 1 });
+    writePlan(plan2, noise);
+    const shared = shareFinishedRuns(plan2, noise);
+    assert.deepEqual([...shared.keys()].sort(), ["adadf-noise0-s1", "baseline-noise0-s1"]);
+    assert.equal(shared.get("adadf-noise0-s1"), "../ablation/runs/adadf-s1");
+    for (const [id, src] of [["adadf-noise0-s1", "adadf-s1"], ["baseline-noise0-s1", "baseline-s1"]]) {
+      assert.deepEqual(
+        readFileSync(join(noise, "runs", id, "summary.json")),
+        readFileSync(join(out, "runs", src, "summary.json")),
+      );
+      assert.equal(JSON.parse(readFileSync(join(noise, "runs", id, "shared.json"), "utf8")).run, src);
+    }
+    assert.ok(!existsSync(join(noise, "runs", "adadf-noise10-s1")), "a run with noise is not the ablation's");
+    assert.equal(shareFinishedRuns(plan2, noise).size, 0, "copied once; then it is this folder's own");
   } finally {
-    await Deno.remove(out, { recursive: true });
+    await Deno.remove(parent, { recursive: true });
   }
 });
 

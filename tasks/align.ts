@@ -6,7 +6,7 @@ const HELP = `Find the faces in ordinary photos and write each one aligned as RA
 (five landmarks onto a fixed template by a similarity transform, 100x100, upright and centred).
 
 Usage: deno task align PHOTO|DIR ... --out DIR [--largest]
-       deno task align --dataset sfew|folder --data-path RAW --out DIR
+       deno task align --dataset sfew|folder|raf-db --data-path RAW --out DIR
 
   PHOTO|DIR ...            photos, or folders walked recursively: OUT/<name>.png for one face,
                            OUT/<name>_<k>.png (left to right) for several; a folder's tree is
@@ -16,6 +16,9 @@ Usage: deno task align PHOTO|DIR ... --out DIR [--largest]
   --dataset sfew|folder    align every image of a data set at RAW, keeping its layout, names
                            and format (one face per labelled photo, the largest): then
                            --dataset sfew --data-path OUT trains on the aligned copy
+  --dataset raf-db         align RAF-DB's Image/original/ photos (those its label file lists)
+                           into OUT/Image/aligned/<name>_aligned.jpg, label file copied: then
+                           --dataset raf-db --data-path OUT trains on this alignment
   --data-path RAW          the data set's root (with --dataset)
   --min-score S            lowest detection score kept (default 0.5)
   --backend NAME           ${BACKENDS.join("|")} (default auto)
@@ -41,8 +44,8 @@ async function main(args: string[]) {
   if (v.help) return console.log(HELP);
   if (v.out === undefined) throw new UsageError("--out DIR is required (see --help)");
   const dataset = v.dataset;
-  if (dataset !== undefined && dataset !== "sfew" && dataset !== "folder") {
-    throw new UsageError(`--dataset expects sfew or folder, got '${dataset}'`);
+  if (dataset !== undefined && dataset !== "sfew" && dataset !== "folder" && dataset !== "raf-db") {
+    throw new UsageError(`--dataset expects sfew, folder or raf-db, got '${dataset}'`);
   }
   if ((dataset === undefined) !== (v["data-path"] === undefined)) {
     throw new UsageError("--dataset and --data-path go together");
@@ -58,11 +61,13 @@ async function main(args: string[]) {
   if (!BACKENDS.includes(backend as BackendName)) {
     throw new UsageError(`--backend must be one of ${BACKENDS.join(", ")}, got '${backend}'`);
   }
-  const { planDataset, planPhotos, alignPhotos } = await import("../lib/faces/align_files.ts");
+  const { planDataset, planPhotos, alignPhotos, copyDatasetLabels } = await import("../lib/faces/align_files.ts");
   const items = dataset !== undefined
     ? await planDataset(dataset, v["data-path"]!)
     : await planPhotos(parsed.positionals);
   if (items.length === 0) throw new UsageError("no photos found (JPEG, PNG, BMP, TIFF or WebP files)");
+  // the labels first: a label file that cannot be copied stops the run before any face is written
+  if (dataset !== undefined) await copyDatasetLabels(dataset, v["data-path"]!, v.out);
 
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { loadFaceDetector } = await import("../lib/faces/detector.ts");

@@ -11,6 +11,10 @@
  *   path and with the same name and format, one face per photo (the largest: a labelled photo
  *   labels one face), so `--dataset sfew --data-path OUT` trains on the aligned copy and a
  *   folder tree keeps its hash split.
+ * - RAF-DB (`dataset: "raf-db"`): every photo its label file lists, read from RAF-DB's
+ *   `Image/original/<name>`, written where the reader looks, `Image/aligned/<stem>_aligned.jpg`,
+ *   with the label file copied, so `--dataset raf-db --data-path OUT` trains on our alignment
+ *   of RAF-DB's originals (a photo without a face is listed, and skipped by the reader).
  * @module
  */
 import sharp from "sharp";
@@ -31,7 +35,7 @@ export interface AlignItem {
 }
 
 /** The data sets whose layout `align` keeps. */
-export const ALIGN_DATASETS = ["sfew", "folder"] as const;
+export const ALIGN_DATASETS = ["sfew", "folder", "raf-db"] as const;
 export type AlignDataset = typeof ALIGN_DATASETS[number];
 
 /** Lists the photos under `inputs` (files, or folders walked recursively) and where their faces go. */
@@ -71,6 +75,7 @@ async function walk(dir: string): Promise<string[]> {
 
 /** Every image a data set's reader lists, at its path relative to the root, in its own format. */
 export async function planDataset(dataset: AlignDataset, root: string): Promise<AlignItem[]> {
+  if (dataset === "raf-db") return await planRafDb(root);
   const index = dataset === "sfew"
     ? await (await import("../data/readers/sfew.ts")).indexSfew(root)
     : await (await import("../data/readers/folder.ts")).indexFolder(root);
@@ -85,6 +90,44 @@ export async function planDataset(dataset: AlignDataset, root: string): Promise<
       format: jpg ? "jpg" : "png",
     }];
   });
+}
+
+/**
+ * RAF-DB's photos as its label file lists them: `Image/original/<name>` to
+ * `Image/aligned/<stem>_aligned.jpg` (the path the raf-db reader reads).
+ */
+async function planRafDb(root: string): Promise<AlignItem[]> {
+  const { RAF_LABEL_FILE, indexRafDb, rafAlignedPath } = await import("../data/readers/raf_db.ts");
+  const index = await indexRafDb(root); // the label file, checked line by line
+  const original = join(index.root, "Image", "original");
+  try {
+    if (!(await Deno.stat(original)).isDirectory) throw new Error();
+  } catch {
+    throw new RangeError(
+      `${original} is not a folder; --dataset raf-db aligns RAF-DB's Image/original/ photos (listed in ${RAF_LABEL_FILE})`,
+    );
+  }
+  return [...index.train, ...index.test].map((ref) => ({
+    photo: join(original, ref.id),
+    out: relative(index.root, rafAlignedPath(index.root, ref.id)),
+    format: "jpg" as const,
+  }));
+}
+
+/**
+ * The files a data set's aligned copy needs besides its images: RAF-DB's label file (read
+ * under the label-file cap, written as read). Nothing for `sfew` and `folder`, whose labels
+ * are their folders.
+ */
+export async function copyDatasetLabels(dataset: AlignDataset, root: string, outDir: string): Promise<string[]> {
+  if (dataset !== "raf-db") return [];
+  const { RAF_LABEL_FILE } = await import("../data/readers/raf_db.ts");
+  const { readLabelFile } = await import("../data/readers/_io.ts");
+  const bytes = await readLabelFile(join(root, RAF_LABEL_FILE), "RAF-DB label file");
+  const dst = join(outDir, RAF_LABEL_FILE);
+  await mkdir(dirname(dst), { recursive: true });
+  await writeFile(dst, bytes);
+  return [RAF_LABEL_FILE];
 }
 
 /** What aligning a set of photos found. */

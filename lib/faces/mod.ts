@@ -1,6 +1,6 @@
 /**
  * Faces in ordinary photos: detection and landmarks (`@vladmandic/face-api`, models from
- * node_modules), alignment onto RAF-DB's 100x100 convention by a five-point least-squares
+ * node_modules), alignment onto RAF-DB's 100x100 convention by a five-point (eye-anchored) least-squares
  * similarity, prediction per face, the annotated photo, and whole folders or data sets aligned.
  * README.md here compares the candidate packages and documents the template.
  *
@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-export { type AlignedFace, alignFace, type AlignOptions, type RgbImage } from "./align.ts";
+export { type AlignedFace, alignFace, type AlignOptions, EYE_ANCHORED_WEIGHTS, type RgbImage } from "./align.ts";
 export {
   ALIGN_DATASETS,
   type AlignDataset,

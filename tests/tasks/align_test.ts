@@ -9,6 +9,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { samplePhotos } from "../../lib/faces/detector.ts";
 import { indexSfew } from "../../lib/data/readers/sfew.ts";
+import { indexRafDb } from "../../lib/data/readers/raf_db.ts";
 
 const ALIGN = new URL("../../tasks/align.ts", import.meta.url).pathname;
 
@@ -81,12 +82,51 @@ Deno.test("deno task align --dataset sfew keeps Train/ and Val/ class folders, a
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("deno task align --dataset raf-db aligns Image/original into Image/aligned, and the RAF-DB reader takes the copy", async () => {
+  const dir = await Deno.makeTempDir();
+  const raw = join(dir, "RAF-DB");
+  mkdirSync(join(raw, "Image", "original"), { recursive: true });
+  mkdirSync(join(raw, "EmoLabel"), { recursive: true });
+  const photos = samplePhotos();
+  copyFileSync(photos[0], join(raw, "Image", "original", "train_00001.jpg")); // 3 people: the largest is kept
+  copyFileSync(photos[3], join(raw, "Image", "original", "test_0001.jpg"));
+  await sharp({ create: { width: 320, height: 240, channels: 3, background: "#7a8" } }).jpeg().toFile(
+    join(raw, "Image", "original", "train_00002.jpg"),
+  );
+  const labels = "train_00001.jpg 4\ntrain_00002.jpg 7\ntest_0001.jpg 1\n";
+  writeFileSync(join(raw, "EmoLabel", "list_patition_label.txt"), labels);
+  const out = join(dir, "aligned");
+  const r = await align("--dataset", "raf-db", "--data-path", raw, "--out", out, "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.photos, 3);
+  assert.equal(report.facesWritten, 2, "one face per labelled photo");
+  assert.deepEqual(report.withoutFace, [join(raw, "Image", "original", "train_00002.jpg")]);
+  assert.equal(readFileSync(join(out, "EmoLabel", "list_patition_label.txt"), "utf8"), labels);
+  for (const name of ["train_00001_aligned.jpg", "test_0001_aligned.jpg"]) {
+    const meta = await sharp(join(out, "Image", "aligned", name)).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ["jpeg", 100, 100]);
+  }
+  const index = await indexRafDb(out);
+  assert.deepEqual(index.train.map((s) => s.label), [3, 6]);
+  assert.ok(existsSync((index.train[0].source as { path: string }).path));
+  assert.ok(!existsSync((index.train[1].source as { path: string }).path), "the faceless photo is absent, as listed");
+
+  // a label file naming a path outside Image/ is refused before anything is written
+  writeFileSync(join(raw, "EmoLabel", "list_patition_label.txt"), "train/../../../escape.jpg 1\n");
+  const bad = await align("--dataset", "raf-db", "--data-path", raw, "--out", join(dir, "bad"));
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^error: .*list_patition_label\.txt:1: image name .* has a path separator/);
+  assert.ok(!existsSync(join(dir, "bad")));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("deno task align: bad usage is one error: line and exit code 2", async () => {
   for (
     const [args, pattern] of [
       [["photo.jpg"], /--out DIR is required/],
       [["--out", "x"], /give photos or folders/],
-      [["--dataset", "raf-db", "--data-path", "x", "--out", "y"], /--dataset expects sfew or folder/],
+      [["--dataset", "affectnet", "--data-path", "x", "--out", "y"], /--dataset expects sfew, folder or raf-db/],
       [["/no/such/photo.jpg", "--out", "y"], /does not exist/],
     ] as [string[], RegExp][]
   ) {

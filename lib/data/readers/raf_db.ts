@@ -30,8 +30,8 @@ export interface RafLabelLine {
 /**
  * Parses a RAF-DB label file: one `name id` pair per line, separated by spaces or tabs; blank
  * lines are ignored. Throws a DatasetError naming `source:line` for a line that is not a name
- * and an id, an id outside 1..7, a name that starts with neither `train` nor `test`, or a
- * name listed twice.
+ * and an id, an id outside 1..7, a name that starts with neither `train` nor `test`, a name
+ * with a path separator (it would reach outside `Image/`), or a name listed twice.
  *
  * @example
  * ```ts
@@ -61,6 +61,9 @@ export function parseRafLabels(text: string, source: string): RafLabelLine[] {
     const split = name.startsWith("train") ? "train" : name.startsWith("test") ? "test" : null;
     if (split === null) {
       throw new DatasetError(`${at}: image name '${name}' starts with neither 'train' nor 'test' (the split)`);
+    }
+    if (/[\/\\]/.test(name)) {
+      throw new DatasetError(`${at}: image name '${name.slice(0, 80)}' has a path separator; expected a file name`);
     }
     if (seen.has(name)) throw new DatasetError(`${at}: ${name} is listed twice`);
     seen.add(name);

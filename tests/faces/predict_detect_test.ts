@@ -78,3 +78,45 @@ Deno.test("deno task predict --detect: one row per face, CLI.md's fields, the sa
   assert.equal(e.stderr.trim().split("\n").length, 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("deno task predict --detect works with --run (a run folder) and with TenCrop, as predict does on align's crops", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const photo = samplePhotos()[2]; // 3 people
+    const a = await task("align", photo, "--out", join(dir, "faces"));
+    assert.equal(a.code, 0, a.stderr);
+    const crops = [0, 1, 2].map((k) => join(dir, "faces", `sample3_${k}.png`));
+    const same = (detect: { rows: { probabilities: number[] }[] }, plain: { rows: { probabilities: number[] }[] }) => {
+      assert.equal(detect.rows.length, 3);
+      plain.rows.forEach((row, i) =>
+        row.probabilities.forEach((p, k) => assert.ok(Math.abs(p - detect.rows[i].probabilities[k]) < 1e-6))
+      );
+    };
+    // TenCrop: each face is resized to the decode size and the ten crops' outputs averaged
+    const ten = ["--weights", CKPT, "--image-size", "32", "--ten-crop", "true", "--json"];
+    const d = await task("predict", ...ten, "--detect", photo);
+    assert.equal(d.code, 0, d.stderr);
+    const p = await task("predict", ...ten, ...crops);
+    assert.equal(p.code, 0, p.stderr);
+    same(JSON.parse(d.stdout), JSON.parse(p.stdout));
+    const single = await task("predict", "--weights", CKPT, "--image-size", "32", "--json", "--detect", photo);
+    assert.notDeepEqual(JSON.parse(single.stdout).rows[0].probabilities, JSON.parse(d.stdout).rows[0].probabilities);
+
+    // a run folder (a one-epoch SynthFER run at 16x16): its input size and classes come from config.json
+    const cfg = join(dir, "tiny.json");
+    await Deno.writeTextFile(
+      cfg,
+      JSON.stringify({ epochs: 1, imageSize: 16, width: 4, trackedSamples: 2, synth: { trainSize: 70, testSize: 35 } }),
+    );
+    const t = await task("train", "--config", cfg, "--out", join(dir, "run"), "--quiet");
+    assert.equal(t.code, 0, t.stderr);
+    const rd = await task("predict", "--run", join(dir, "run"), "--json", "--detect", photo);
+    assert.equal(rd.code, 0, rd.stderr);
+    const rp = await task("predict", "--run", join(dir, "run"), "--json", ...crops);
+    assert.equal(rp.code, 0, rp.stderr);
+    same(JSON.parse(rd.stdout), JSON.parse(rp.stdout));
+    for (const row of JSON.parse(rd.stdout).rows) assert.equal(typeof row.attention, "number");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

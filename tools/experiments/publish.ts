@@ -89,9 +89,11 @@ for (const name of positionals) {
 mkdirSync(join(values.to, "distributions"), { recursive: true });
 for (const spec of values.distributions) {
   const [exp, run] = spec.split("/");
+  // a folder per run, so that lib/run's readDistributions(dir) reads it as it reads a run folder
+  mkdirSync(join(values.to, "distributions", `${exp}-${run}`), { recursive: true });
   copyFileSync(
     join(values.from, exp, "runs", run, "distributions.jsonl"),
-    join(values.to, "distributions", `${exp}-${run}.jsonl`),
+    join(values.to, "distributions", `${exp}-${run}`, "distributions.jsonl"),
   );
 }
 const timingPath = join(values.to, "timing.json");

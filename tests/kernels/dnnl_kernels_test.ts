@@ -1,0 +1,94 @@
+/**
+ * The wasm backend's convolutions on oneDNN (lib/kernels/dnnl.ts) against TF.js's `cpu` backend:
+ * forward, input gradient and filter gradient within 1e-5 of the largest value (the issue asks
+ * 1e-4), on the shapes a narrowed ResNet-18 uses and on asymmetric paddings; primitives are
+ * reused per shape and no tensor leaks. Skipped loudly without libdnnl2; required under CI.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
+import { Prng } from "../../lib/util/prng.ts";
+import { maxRelError } from "./_compare.ts";
+
+Deno.env.set("ADADF_DNNL", "on"); // opt-in for now; this file tests it on
+const CI = Deno.env.get("CI") === "true";
+const dnnl = loadDnnl({ threads: 2 });
+if (dnnl.dnnl === undefined) {
+  console.warn(`\n*** SKIPPED: the oneDNN convolutions are not tested: ${dnnl.reason} ***\n`);
+}
+const ignore = dnnl.dnnl === undefined && !CI; // .ci/run installs libdnnl2
+
+interface ConvCase {
+  xs: [number, number, number, number];
+  fs: [number, number, number, number];
+  stride: number | [number, number];
+  pad: "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+}
+
+const randomArray = (n: number, prng: Prng) => Float32Array.from({ length: n }, () => prng.normal());
+
+async function convAll(backend: "cpu" | "wasm", c: ConvCase, seed: number) {
+  await initBackend(backend);
+  if (backend === "wasm") assert.ok(nativeKernelsDnnl() !== undefined, "the oneDNN kernels are not active");
+  const prng = new Prng(seed);
+  const before = tf.memory().numTensors;
+  const x = tf.tensor4d(randomArray(c.xs.reduce((a, b) => a * b), prng), c.xs);
+  const f = tf.tensor4d(randomArray(c.fs.reduce((a, b) => a * b), prng), c.fs);
+  const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+  const y = conv(x, f);
+  const dy = tf.tensor(randomArray(y.size, prng), y.shape);
+  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, f]);
+  const out = { y: await y.data(), dx: await gx.data(), df: await gf.data() };
+  tf.dispose([x, f, y, dy, gx, gf]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  return out;
+}
+
+const CASES: [string, ConvCase][] = [
+  ["the stem: 7x7 stride 2 pad 3, 3 -> 16 at 48x48", { xs: [4, 48, 48, 3], fs: [7, 7, 3, 16], stride: 2, pad: 3 }],
+  ["layer1: 3x3 stride 1 pad 1, 16 -> 16 at 12x12", { xs: [4, 12, 12, 16], fs: [3, 3, 16, 16], stride: 1, pad: 1 }],
+  ["layer2's first: 3x3 stride 2 pad 1, 16 -> 32", { xs: [4, 12, 12, 16], fs: [3, 3, 16, 32], stride: 2, pad: 1 }],
+  ["downsample: 1x1 stride 2, 32 -> 64", { xs: [4, 6, 6, 32], fs: [1, 1, 32, 64], stride: 2, pad: 0 }],
+  ["layer4 at width 64: 3x3, 512 -> 512 at 2x2", { xs: [2, 2, 2, 512], fs: [3, 3, 512, 512], stride: 1, pad: 1 }],
+  ["2x2 'same' (asymmetric padding)", { xs: [2, 7, 8, 5], fs: [2, 2, 5, 20], stride: 1, pad: "same" }],
+  ["3x3 stride 2, explicit pads [2, 0] x [0, 1]", {
+    xs: [2, 9, 10, 4],
+    fs: [3, 3, 4, 17],
+    stride: 2,
+    pad: [[0, 0], [2, 0], [0, 1], [0, 0]],
+  }],
+  ["unequal strides [2, 1], 'same'", { xs: [2, 9, 10, 3], fs: [3, 3, 3, 4], stride: [2, 1], pad: "same" }],
+  // TF.js's own geometry here is inconsistent (width from the height's stride): left to OpenBLAS
+  ["unequal strides [2, 1], pad 1 (not on oneDNN)", { xs: [2, 9, 10, 3], fs: [3, 3, 3, 4], stride: [2, 1], pad: 1 }],
+];
+
+for (const [i, [name, c]] of CASES.entries()) {
+  Deno.test({
+    name: `oneDNN Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu backend: ${name}`,
+    ignore,
+    fn: async () => {
+      const ref = await convAll("cpu", c, 500 + i);
+      const got = await convAll("wasm", c, 500 + i);
+      for (const k of ["y", "dx", "df"] as const) {
+        assert.ok(maxRelError(got[k], ref[k]) < 1e-5, `${k}: relative error ${maxRelError(got[k], ref[k])}`);
+      }
+      // the same shape again: the cached primitives give the same bytes
+      const again = await convAll("wasm", c, 500 + i);
+      for (const k of ["y", "dx", "df"] as const) assert.deepEqual(again[k], got[k]);
+    },
+  });
+}
+
+Deno.test({
+  name: "oneDNN: the primitives are JIT kernels, and the backend's reason line names the library",
+  ignore,
+  fn: async () => {
+    const choice = await initBackend("wasm");
+    assert.match(choice.reason, /convolutions on oneDNN 2\.\d+\.\d+/);
+    const impls = [...nativeKernelsDnnl()!.implementations().values()];
+    assert.ok(impls.length > 0);
+    // no reference (ref:any) kernels: the layouts were chosen for the JIT ones
+    assert.ok(impls.every((s) => !s.startsWith("ref")), impls.join(", "));
+  },
+});

@@ -37,6 +37,11 @@ const ARG_FROM = ARG_SRC, ARG_TO = ARG_DST;
 const QUERY_IMPL_INFO_STR = 8; // dnnl_query_impl_info_str
 const QUERY_WEIGHTS_MD = 131, QUERY_DIFF_WEIGHTS_MD = 132;
 const CPU = 1, STREAM_DEFAULT = 1;
+const BACKWARD = 128;
+const USE_SCALE = 8, USE_SHIFT = 16, FUSE_NORM_RELU = 4;
+const ARG_MEAN = 49, ARG_VARIANCE = 50, ARG_SCALE = 51, ARG_SHIFT = 52, ARG_WORKSPACE = 64;
+const ARG_DIFF_SCALE = 255, ARG_DIFF_SHIFT = 256;
+const QUERY_WORKSPACE_MD = 135;
 
 const SYMBOLS = {
   dnnl_version: { parameters: [], result: "pointer" },
@@ -56,6 +61,11 @@ const SYMBOLS = {
   },
   dnnl_convolution_backward_weights_desc_init: {
     parameters: ["buffer", "i32", "buffer", "buffer", "pointer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dnnl_batch_normalization_forward_desc_init: { parameters: ["buffer", "i32", "buffer", "f32", "u32"], result: "i32" },
+  dnnl_batch_normalization_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
     result: "i32",
   },
   dnnl_primitive_desc_create: { parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"], result: "i32" },
@@ -88,6 +98,33 @@ export interface Dnnl {
   conv2dInputGrad(backend: WasmBackendLike, dy: tf.TensorInfo, filter: tf.TensorInfo, info: ConvInfo): tf.TensorInfo;
   /** dW [KH, KW, Cin, Cout] from x and dy */
   conv2dFilterGrad(backend: WasmBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, info: ConvInfo): tf.TensorInfo;
+  /**
+   * Training BatchNorm (+ ReLU) of x [N, H, W, C]: y, the batch mean and biased variance [C],
+   * and with `relu` oneDNN's workspace (the ReLU's mask, an int32 tensor) for the backward pass.
+   */
+  batchNormTrain(
+    backend: WasmBackendLike,
+    x: tf.TensorInfo,
+    gamma: tf.TensorInfo,
+    beta: tf.TensorInfo,
+    epsilon: number,
+    relu: boolean,
+  ): tf.TensorInfo[];
+  /** dx, dgamma, dbeta of `batchNormTrain` from dy and what it saved. */
+  batchNormGrad(
+    backend: WasmBackendLike,
+    saved: {
+      dy: tf.TensorInfo;
+      x: tf.TensorInfo;
+      mean: tf.TensorInfo;
+      variance: tf.TensorInfo;
+      gamma: tf.TensorInfo;
+      beta: tf.TensorInfo;
+      workspace?: tf.TensorInfo;
+    },
+    epsilon: number,
+    relu: boolean,
+  ): tf.TensorInfo[];
   /** oneDNN's implementation of each primitive made so far ("brgconv:avx512_core", ...), by kind and shape */
   implementations(): Map<string, string>;
 }
@@ -439,10 +476,153 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     check(lib.dnnl_stream_wait(stream), "stream_wait");
   };
 
+  interface Bn {
+    fwd: Deno.PointerValue;
+    bwd: Deno.PointerValue;
+    data: Deno.PointerValue;
+    stat: Deno.PointerValue;
+    /** workspace bytes (with relu) */
+    workspace: number;
+    /** memory objects by argument, for the forward and the backward primitive */
+    fwdMems: Map<number, Deno.PointerValue>;
+    bwdMems: Map<number, Deno.PointerValue>;
+    keep: unknown[];
+  }
+  const bns = new Map<string, Bn>();
+  const bnOf = (shape: number[], epsilon: number, relu: boolean): Bn => {
+    if (shape.length !== 4) throw new DnnlError(`BatchNorm of a rank-${shape.length} tensor is not routed`);
+    const [n, h, w, c] = shape;
+    const key = `${shape.join(",")}:${epsilon}:${relu}`;
+    const hit = bns.get(key);
+    if (hit !== undefined) return hit;
+    const data = md([n, c, h, w], TAG_NHWC);
+    const stat = md([c], 2 /* dnnl_a */);
+    const flags = USE_SCALE | USE_SHIFT | (relu ? FUSE_NORM_RELU : 0);
+    const fdesc = new Uint8Array(OP_DESC_BYTES);
+    check(
+      lib.dnnl_batch_normalization_forward_desc_init(fdesc, FORWARD_TRAINING, data, epsilon, flags),
+      "batch_normalization_forward_desc_init",
+    );
+    const fpd = primitiveDesc(fdesc, null);
+    const bdesc = new Uint8Array(OP_DESC_BYTES);
+    check(
+      lib.dnnl_batch_normalization_backward_desc_init(bdesc, BACKWARD, data, data, epsilon, flags),
+      "batch_normalization_backward_desc_init",
+    );
+    const bpd = primitiveDesc(bdesc, fpd);
+    const wsMd = relu ? lib.dnnl_primitive_desc_query_md(fpd, QUERY_WORKSPACE_MD, 0) : null;
+    const workspace = wsMd === null ? 0 : Number(lib.dnnl_memory_desc_get_size(wsMd));
+    const m = (d: Uint8Array) => memory(d);
+    const fwdMems = new Map<number, Deno.PointerValue>([
+      [ARG_SRC, m(data)],
+      [ARG_DST, m(data)],
+      [ARG_SCALE, m(stat)],
+      [ARG_SHIFT, m(stat)],
+      [ARG_MEAN, m(stat)],
+      [ARG_VARIANCE, m(stat)],
+    ]);
+    const bwdMems = new Map<number, Deno.PointerValue>([
+      [ARG_SRC, m(data)],
+      [ARG_DIFF_DST, m(data)],
+      [ARG_DIFF_SRC, m(data)],
+      [ARG_SCALE, m(stat)],
+      [ARG_SHIFT, m(stat)], // an input of the backward pass too, when use_shift is set
+      [ARG_MEAN, m(stat)],
+      [ARG_VARIANCE, m(stat)],
+      [ARG_DIFF_SCALE, m(stat)],
+      [ARG_DIFF_SHIFT, m(stat)],
+    ]);
+    if (wsMd !== null) {
+      fwdMems.set(ARG_WORKSPACE, memory(wsMd));
+      bwdMems.set(ARG_WORKSPACE, memory(wsMd));
+    }
+    const bn: Bn = {
+      fwd: primitive(fpd),
+      bwd: primitive(bpd),
+      data: Deno.UnsafePointer.of(data),
+      stat: Deno.UnsafePointer.of(stat),
+      workspace,
+      fwdMems,
+      bwdMems,
+      keep: [data, stat, fdesc, bdesc, fpd, bpd],
+    };
+    bns.set(key, bn);
+    impls.set(`bn_fwd:${key}`, implOf(fpd));
+    impls.set(`bn_bwd:${key}`, implOf(bpd));
+    return bn;
+  };
+  const runWith = (
+    prim: Deno.PointerValue,
+    mems: Map<number, Deno.PointerValue>,
+    at: Map<number, Deno.PointerValue>,
+    what: string,
+  ) => {
+    for (const [arg, mem] of mems) setHandle(mem, at.get(arg)!);
+    execute(prim, args([...mems]), what);
+    check(lib.dnnl_stream_wait(stream), "stream_wait");
+  };
+
   return {
     path,
     version,
     threads,
+    batchNormTrain(backend, x, gamma, beta, epsilon, relu) {
+      const bn = bnOf(x.shape, epsilon, relu);
+      const c = x.shape[3];
+      const outs = [
+        backend.makeOutput(x.shape, "float32"),
+        backend.makeOutput([c], "float32"),
+        backend.makeOutput([c], "float32"),
+        ...(relu ? [backend.makeOutput([Math.ceil(bn.workspace / 4)], "int32")] : []),
+      ];
+      const offsets = [x, gamma, beta, ...outs].map((t) => offsetOf(backend, t));
+      const [xp, gp, bp, yp, meanp, varp, wsp] = offsets.map((o) => heapPointer(backend, o));
+      const at = new Map([
+        [ARG_SRC, xp],
+        [ARG_DST, yp],
+        [ARG_SCALE, gp],
+        [ARG_SHIFT, bp],
+        [ARG_MEAN, meanp],
+        [ARG_VARIANCE, varp],
+      ]);
+      if (relu) at.set(ARG_WORKSPACE, wsp);
+      runWith(bn.fwd, bn.fwdMems, at, "batch normalization forward");
+      return outs;
+    },
+    batchNormGrad(backend, saved, epsilon, relu) {
+      const bn = bnOf(saved.x.shape, epsilon, relu);
+      const c = saved.x.shape[3];
+      const outs = [
+        backend.makeOutput(saved.x.shape, "float32"),
+        backend.makeOutput([c], "float32"),
+        backend.makeOutput([c], "float32"),
+      ];
+      const ins = [
+        saved.dy,
+        saved.x,
+        saved.mean,
+        saved.variance,
+        saved.gamma,
+        saved.beta,
+        ...(relu ? [saved.workspace!] : []),
+      ];
+      const offsets = [...outs, ...ins].map((t) => offsetOf(backend, t));
+      const [dxp, dgp, dbp, dyp, xp, meanp, varp, gp, bp, wsp] = offsets.map((o) => heapPointer(backend, o));
+      const at = new Map([
+        [ARG_SRC, xp],
+        [ARG_DIFF_DST, dyp],
+        [ARG_DIFF_SRC, dxp],
+        [ARG_SCALE, gp],
+        [ARG_SHIFT, bp],
+        [ARG_MEAN, meanp],
+        [ARG_VARIANCE, varp],
+        [ARG_DIFF_SCALE, dgp],
+        [ARG_DIFF_SHIFT, dbp],
+      ]);
+      if (relu) at.set(ARG_WORKSPACE, wsp);
+      runWith(bn.bwd, bn.bwdMems, at, "batch normalization backward");
+      return outs;
+    },
     conv2d(backend, x, filter, info) {
       const conv = convOf("fwd", info);
       const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");

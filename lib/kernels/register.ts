@@ -16,7 +16,7 @@ import { type Dnnl, dnnlTakes } from "./dnnl.ts";
 import type { WasmBackendLike } from "./_wasm_heap.ts";
 import { conv2dInfo, type ConvAttrs } from "./_conv_info.ts";
 import { ADAM_UPDATE_KERNEL, adamUpdate } from "./adam.ts";
-import { registerWasmBatchNorm } from "./batchnorm.ts";
+import { DNNL_BN_GRAD_KERNEL, DNNL_BN_TRAIN_KERNEL, registerWasmBatchNorm } from "./batchnorm.ts";
 import { conv2dFilterGrad, conv2dInputGrad, convolve, xnnpackForward } from "./conv2d_blas.ts";
 import { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 import { identity } from "./identity.ts";
@@ -114,12 +114,38 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
     previous.clear();
     active = undefined;
     activeDnnl = undefined;
+    for (const name of [DNNL_BN_TRAIN_KERNEL, DNNL_BN_GRAD_KERNEL]) {
+      if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+    }
     return;
   }
   // the project's own wasm kernels first, so that they are what the fallbacks and `off` restore
   registerWasmKernels();
   active = blas;
   activeDnnl = dnnl;
+  for (const name of [DNNL_BN_TRAIN_KERNEL, DNNL_BN_GRAD_KERNEL]) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
+  if (dnnl !== undefined) {
+    tf.registerKernel({
+      kernelName: DNNL_BN_TRAIN_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
+        const { epsilon, relu } = attrs as unknown as { epsilon: number; relu: boolean };
+        return dnnl.batchNormTrain(backend as unknown as WasmBackendLike, x, gamma, beta, epsilon, relu);
+      },
+    });
+    tf.registerKernel({
+      kernelName: DNNL_BN_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const saved = inputs as unknown as Parameters<Dnnl["batchNormGrad"]>[1];
+        const { epsilon, relu } = attrs as unknown as { epsilon: number; relu: boolean };
+        return dnnl.batchNormGrad(backend as unknown as WasmBackendLike, saved, epsilon, relu);
+      },
+    });
+  }
   // oneDNN takes every float32 NHWC convolution without dilation; OpenBLAS the rest it can
   const onDnnl = (info: tf.backend_util.Conv2DInfo) => activeDnnl !== undefined && dnnlTakes(info);
   swap("Conv2D", (args) => {

@@ -7,13 +7,16 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
+import { fusedBatchNorm, loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
+import { DNNL_BN_TRAIN_KERNEL } from "../../lib/kernels/batchnorm.ts";
+import { batchNorm, type BnRecorder, DEFAULT_LAYER_KERNELS, type LayerKernels } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
 import { maxRelError } from "./_compare.ts";
 
 Deno.env.set("ADADF_DNNL", "on"); // opt-in for now; this file tests it on
 const CI = Deno.env.get("CI") === "true";
-const dnnl = loadDnnl({ threads: 2 });
+const dnnl = loadDnnl({ threads: 2 }); // the answer is kept for this module's isolate
+Deno.env.delete("ADADF_DNNL"); // and the process's other test modules keep the default
 if (dnnl.dnnl === undefined) {
   console.warn(`\n*** SKIPPED: the oneDNN convolutions are not tested: ${dnnl.reason} ***\n`);
 }
@@ -92,3 +95,68 @@ Deno.test({
     assert.ok(impls.every((s) => !s.startsWith("ref")), impls.join(", "));
   },
 });
+
+/** Training-mode BatchNorm (+ ReLU) through the model's batchNorm(): output, statistics, gradients. */
+async function bnAll(backend: "cpu" | "wasm", shape: [number, number, number, number], relu: boolean) {
+  await initBackend(backend);
+  const kernels: LayerKernels = backend === "wasm"
+    ? { ...DEFAULT_LAYER_KERNELS, fusedBatchNorm }
+    : DEFAULT_LAYER_KERNELS;
+  const prng = new Prng(31);
+  const c = shape[3];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const rand = (n: number, s = 1, o = 0) => Float32Array.from({ length: n }, () => o + s * prng.normal());
+  const params = new Map<string, tf.Variable>([
+    ["bn.weight", tf.variable(tf.tensor1d(rand(c, 0.5, 1)))],
+    ["bn.bias", tf.variable(tf.tensor1d(rand(c, 0.5)))],
+  ]);
+  const x = tf.tensor4d(rand(size, 2, 0.3), shape);
+  const dy = tf.tensor4d(rand(size), shape);
+  const recorded: tf.Tensor[][] = [];
+  const bn: BnRecorder = { push: (_name, mean, variance) => recorded.push([mean, variance]) };
+  const before = tf.memory().numTensors;
+  const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const ps = new Map(params);
+    ps.set("bn.weight", g as tf.Variable);
+    ps.set("bn.bias", b as tf.Variable);
+    return tf.sum(tf.mul(batchNorm({ params: ps, training: true, bn, kernels }, "bn", a as tf.Tensor4D, { relu }), dy));
+  };
+  const y = tf.tidy(() => batchNorm({ params, training: true, bn, kernels }, "bn", x, { relu }));
+  const grads = tf.grads(f)([x, params.get("bn.weight")!, params.get("bn.bias")!]);
+  const out = {
+    y: await y.data(),
+    dx: await grads[0].data(),
+    dgamma: await grads[1].data(),
+    dbeta: await grads[2].data(),
+    stats: [...await recorded[0][0].data(), ...await recorded[0][1].data()],
+  };
+  tf.dispose([y, ...grads, ...recorded.flat()]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  tf.dispose([x, dy, ...params.values()]);
+  return out;
+}
+
+for (
+  const [shape, relu] of [
+    [[4, 6, 6, 16], true],
+    [[3, 5, 4, 8], false],
+    [[2, 13, 13, 64], true], // above the JavaScript kernels' size limit: oneDNN takes every size
+    [[2, 2, 2, 512], false],
+  ] as [[number, number, number, number], boolean][]
+) {
+  Deno.test({
+    name: `oneDNN BatchNorm${
+      relu ? " + ReLU" : ""
+    } matches the op-by-op form on cpu: output, statistics, gradients [${shape}]`,
+    ignore,
+    fn: async () => {
+      const ref = await bnAll("cpu", shape, relu);
+      const got = await bnAll("wasm", shape, relu);
+      assert.ok(tf.getKernel(DNNL_BN_TRAIN_KERNEL, "wasm") !== undefined);
+      for (const k of ["y", "dx", "dgamma", "dbeta", "stats"] as const) {
+        assert.ok(maxRelError(got[k], ref[k]) < 1e-4, `${k}: relative error ${maxRelError(got[k], ref[k])}`);
+      }
+      if (relu) assert.ok(got.y.some((v) => v === 0) && got.y.some((v) => v > 0), "the ReLU clipped some values");
+    },
+  });
+}

@@ -318,8 +318,12 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     prim: Deno.PointerValue;
     /** memory objects of the primitive's own arguments, by argument */
     mems: Map<number, Deno.PointerValue>;
-    /** the weights (or their gradient) in the primitive's layout, when it is not HWIO */
-    weights?: { buffer: Uint8Array; reorder: NonNullable<ReturnType<typeof reorderOf>> };
+    /**
+     * the weights (or their gradient) in the primitive's layout, when it is not HWIO; `source`:
+     * the tensor data (TF.js's dataId: tensors are immutable) last reordered into `buffer`, so
+     * that inference with the same weights reorders them once
+     */
+    weights?: { buffer: Uint8Array; reorder: NonNullable<ReturnType<typeof reorderOf>>; source?: object };
     /** kept alive: the descriptors the memory objects point at */
     keep: unknown[];
   }
@@ -455,14 +459,15 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     return conv;
   };
 
-  /** Runs `conv` with its arguments at these addresses (the weights argument in HWIO). */
-  const run = (conv: Conv, at: Map<number, Deno.PointerValue>) => {
+  /** Runs `conv` with its arguments at these addresses (the weights argument in HWIO, from tensor data `source`). */
+  const run = (conv: Conv, at: Map<number, Deno.PointerValue>, source?: object) => {
     const wArg = conv.kind === "bwd_weights" ? ARG_DIFF_WEIGHTS : ARG_WEIGHTS;
     const w = conv.weights;
     for (const [arg, mem] of conv.mems) {
       setHandle(mem, arg === wArg && w !== undefined ? Deno.UnsafePointer.of(w.buffer) : at.get(arg)!);
     }
-    if (w !== undefined && conv.kind !== "bwd_weights") {
+    if (w !== undefined && conv.kind !== "bwd_weights" && (source === undefined || w.source !== source)) {
+      w.source = source;
       setHandle(w.reorder.from, at.get(wArg)!);
       setHandle(w.reorder.to, Deno.UnsafePointer.of(w.buffer));
       execute(w.reorder.prim, args([[ARG_FROM, w.reorder.from], [ARG_TO, w.reorder.to]]), "weights reorder");
@@ -629,7 +634,7 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
       const [xAt, wAt, yAt] = [x, filter, out].map((t) => offsetOf(backend, t));
       // addresses only after every allocation and lookup (either can grow the heap)
       const p = (o: number) => heapPointer(backend, o);
-      run(conv, new Map([[ARG_SRC, p(xAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DST, p(yAt)]]));
+      run(conv, new Map([[ARG_SRC, p(xAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DST, p(yAt)]]), filter.dataId);
       return out;
     },
     conv2dInputGrad(backend, dy, filter, info) {
@@ -637,7 +642,7 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
       const out = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], "float32");
       const [dyAt, wAt, dxAt] = [dy, filter, out].map((t) => offsetOf(backend, t));
       const p = (o: number) => heapPointer(backend, o);
-      run(conv, new Map([[ARG_DIFF_DST, p(dyAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DIFF_SRC, p(dxAt)]]));
+      run(conv, new Map([[ARG_DIFF_DST, p(dyAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DIFF_SRC, p(dxAt)]]), filter.dataId);
       return out;
     },
     conv2dFilterGrad(backend, x, dy, info) {

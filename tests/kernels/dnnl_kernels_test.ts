@@ -84,6 +84,32 @@ for (const [i, [name, c]] of CASES.entries()) {
 }
 
 Deno.test({
+  name: "oneDNN: the same filter tensor on new inputs (its reordered weights kept), then another filter, match cpu",
+  ignore,
+  fn: async () => {
+    const prng = new Prng(77);
+    const xs = [0, 1, 2].map(() => randomArray(2 * 8 * 8 * 16, prng));
+    const fs = [0, 1].map(() => randomArray(3 * 3 * 16 * 32, prng));
+    const outputs = async (backend: "cpu" | "wasm") => {
+      await initBackend(backend);
+      const [f0, f1] = fs.map((f) => tf.tensor4d(f, [3, 3, 16, 32]));
+      const ys: Float32Array[] = [];
+      for (const [x, f] of [[xs[0], f0], [xs[1], f0], [xs[2], f1], [xs[0], f0]] as const) {
+        const xt = tf.tensor4d(x, [2, 8, 8, 16]);
+        const y = tf.conv2d(xt, f, 1, 1);
+        ys.push(await y.data() as Float32Array);
+        tf.dispose([xt, y]);
+      }
+      tf.dispose([f0, f1]);
+      return ys;
+    };
+    const ref = await outputs("cpu");
+    const got = await outputs("wasm");
+    got.forEach((y, i) => assert.ok(maxRelError(y, ref[i]) < 1e-5, `call ${i}: ${maxRelError(y, ref[i])}`));
+  },
+});
+
+Deno.test({
   name: "oneDNN: the primitives are JIT kernels, and the backend's reason line names the library",
   ignore,
   fn: async () => {

@@ -102,9 +102,8 @@ for (const t of values.threads.map(Number)) {
           .sort((a, b) => a.rep - b.rep).map((r) => r.imagesPerSecond);
       const torch = of("pytorch");
       const cells = settings.map((s) => of(s.name).map((x) => x.toFixed(1)).join(" / "));
-      const ratios = settings.map((s) =>
-        `${s.name} ${of(s.name).map((x, i) => (x / torch[i]).toFixed(2)).join(" / ")}`
-      ).join("; ");
+      const ratios = settings.map((s) => `${s.name} ${of(s.name).map((x, i) => (x / torch[i]).toFixed(2)).join(" / ")}`)
+        .join("; ");
       console.log(
         `| ${t} | ${kind} ${size}x${size} | ${cells.join(" | ")} | ${
           torch.map((x) => x.toFixed(1)).join(" / ")

@@ -24,6 +24,7 @@ import { heapPointer, offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
 import type * as tf from "@tensorflow/tfjs";
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
+type PoolInfo = tf.backend_util.Conv2DInfo;
 
 // dnnl_types.h of oneDNN 2.6 (sizes from sizeof on x86-64)
 const MD_BYTES = 696; // dnnl_memory_desc_t
@@ -42,6 +43,8 @@ const USE_SCALE = 8, USE_SHIFT = 16, FUSE_NORM_RELU = 4;
 const ARG_MEAN = 49, ARG_VARIANCE = 50, ARG_SCALE = 51, ARG_SHIFT = 52, ARG_WORKSPACE = 64;
 const ARG_DIFF_SCALE = 255, ARG_DIFF_SHIFT = 256;
 const QUERY_WORKSPACE_MD = 135;
+const QUERY_DST_MD = 133;
+const POOLING_MAX = 511;
 
 const SYMBOLS = {
   dnnl_version: { parameters: [], result: "pointer" },
@@ -66,6 +69,14 @@ const SYMBOLS = {
   dnnl_batch_normalization_forward_desc_init: { parameters: ["buffer", "i32", "buffer", "f32", "u32"], result: "i32" },
   dnnl_batch_normalization_backward_desc_init: {
     parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_pooling_v2_forward_desc_init: {
+    parameters: ["buffer", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  dnnl_pooling_v2_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
   dnnl_primitive_desc_create: { parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"], result: "i32" },
@@ -125,6 +136,11 @@ export interface Dnnl {
     epsilon: number,
     relu: boolean,
   ): tf.TensorInfo[];
+  /**
+   * The gradient of a max pool (TF.js's `MaxPoolGrad`: dy, the pool's input x) as oneDNN's: its
+   * forward pass again for the workspace (where each window's maximum was), then its backward.
+   */
+  maxPoolGrad(backend: WasmBackendLike, dy: tf.TensorInfo, x: tf.TensorInfo, info: PoolInfo): tf.TensorInfo;
   /** oneDNN's implementation of each primitive made so far ("brgconv:avx512_core", ...), by kind and shape */
   implementations(): Map<string, string>;
 }
@@ -567,10 +583,79 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     check(lib.dnnl_stream_wait(stream), "stream_wait");
   };
 
+  interface Pool {
+    fwd: Deno.PointerValue;
+    bwd: Deno.PointerValue;
+    dst: Uint8Array;
+    workspace: Uint8Array;
+    fwdMems: Map<number, Deno.PointerValue>;
+    bwdMems: Map<number, Deno.PointerValue>;
+    keep: unknown[];
+  }
+  const pools = new Map<string, Pool>();
+  const poolOf = (info: PoolInfo): Pool => {
+    const key = shapeKey(info);
+    const hit = pools.get(key);
+    if (hit !== undefined) return hit;
+    const src = md([info.batchSize, info.inChannels, info.inHeight, info.inWidth], TAG_NHWC);
+    const dst = md([info.batchSize, info.outChannels, info.outHeight, info.outWidth], TAG_NHWC);
+    const g = [
+      dims(info.strideHeight, info.strideWidth),
+      dims(info.filterHeight, info.filterWidth),
+      dims(0, 0), // oneDNN counts dilation from 0
+      dims(info.padInfo.top, info.padInfo.left),
+      dims(info.padInfo.bottom, info.padInfo.right),
+    ] as const;
+    const fdesc = new Uint8Array(OP_DESC_BYTES);
+    check(
+      lib.dnnl_pooling_v2_forward_desc_init(fdesc, FORWARD_TRAINING, POOLING_MAX, src, dst, ...g),
+      "pooling_v2_forward_desc_init",
+    );
+    const fpd = primitiveDesc(fdesc, null);
+    const bdesc = new Uint8Array(OP_DESC_BYTES);
+    check(lib.dnnl_pooling_v2_backward_desc_init(bdesc, POOLING_MAX, src, dst, ...g), "pooling_v2_backward_desc_init");
+    const bpd = primitiveDesc(bdesc, fpd);
+    const wsMd = lib.dnnl_primitive_desc_query_md(fpd, QUERY_WORKSPACE_MD, 0);
+    const dstMd = lib.dnnl_primitive_desc_query_md(fpd, QUERY_DST_MD, 0);
+    const pool: Pool = {
+      fwd: primitive(fpd),
+      bwd: primitive(bpd),
+      dst: new Uint8Array(Number(lib.dnnl_memory_desc_get_size(dstMd))),
+      workspace: new Uint8Array(Number(lib.dnnl_memory_desc_get_size(wsMd))),
+      fwdMems: new Map([[ARG_SRC, memory(src)], [ARG_DST, memory(dst)], [ARG_WORKSPACE, memory(wsMd)]]),
+      bwdMems: new Map([[ARG_DIFF_DST, memory(dst)], [ARG_DIFF_SRC, memory(src)], [ARG_WORKSPACE, memory(wsMd)]]),
+      keep: [src, dst, fdesc, bdesc, fpd, bpd, g],
+    };
+    pools.set(key, pool);
+    impls.set(`pool_fwd:${key}`, implOf(fpd));
+    impls.set(`pool_bwd:${key}`, implOf(bpd));
+    return pool;
+  };
+
   return {
     path,
     version,
     threads,
+    maxPoolGrad(backend, dy, x, info) {
+      const pool = poolOf(info);
+      const out = backend.makeOutput(x.shape, "float32");
+      const [dyAt, xAt, dxAt] = [dy, x, out].map((t) => offsetOf(backend, t));
+      const p = (o: number) => heapPointer(backend, o);
+      const ws = Deno.UnsafePointer.of(pool.workspace);
+      runWith(
+        pool.fwd,
+        pool.fwdMems,
+        new Map([[ARG_SRC, p(xAt)], [ARG_DST, Deno.UnsafePointer.of(pool.dst)], [ARG_WORKSPACE, ws]]),
+        "max pooling forward",
+      );
+      runWith(
+        pool.bwd,
+        pool.bwdMems,
+        new Map([[ARG_DIFF_DST, p(dyAt)], [ARG_DIFF_SRC, p(dxAt)], [ARG_WORKSPACE, ws]]),
+        "max pooling backward",
+      );
+      return out;
+    },
     batchNormTrain(backend, x, gamma, beta, epsilon, relu) {
       const bn = bnOf(x.shape, epsilon, relu);
       const c = x.shape[3];

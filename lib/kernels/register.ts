@@ -127,6 +127,25 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
   if (dnnl !== undefined) {
+    swap("MaxPoolGrad", (args) => {
+      const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+      const a = args.attrs as unknown as {
+        filterSize: number | [number, number];
+        strides: number | [number, number];
+        pad: "valid" | "same" | number;
+        dimRoundingMode?: "floor" | "round" | "ceil";
+      };
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
+      if (activeDnnl === undefined || dy.dtype !== "float32" || !dnnlTakes(info)) return fallback("MaxPoolGrad", args);
+      return activeDnnl.maxPoolGrad(args.backend as unknown as WasmBackendLike, dy, input, info);
+    });
     tf.registerKernel({
       kernelName: DNNL_BN_TRAIN_KERNEL,
       backendName: "wasm",

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { fusedBatchNorm, loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
 import { DNNL_BN_TRAIN_KERNEL } from "../../lib/kernels/batchnorm.ts";
-import { batchNorm, type BnRecorder, DEFAULT_LAYER_KERNELS, type LayerKernels } from "../../lib/model/layers.ts";
+import {
+  batchNorm,
+  type BnRecorder,
+  DEFAULT_LAYER_KERNELS,
+  type LayerKernels,
+  maxPool,
+} from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
 import { maxRelError } from "./_compare.ts";
 
@@ -186,3 +192,39 @@ for (
     },
   });
 }
+
+Deno.test({
+  name: "oneDNN MaxPoolGrad routes dy to each window's first maximum, as PyTorch and the windows form do",
+  ignore,
+  fn: async () => {
+    // ReLU'd inputs: many windows of equal zeros, where the tie rule decides; the model's pool (3x3, stride 2)
+    const prng = new Prng(11);
+    const shape: [number, number, number, number] = [2, 24, 23, 16];
+    const xv = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => Math.max(0, prng.normal()));
+    const grad = async (backend: "cpu" | "wasm", form: "native" | "windows") => {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(xv, shape);
+      const y = maxPool(x, form);
+      const dy = tf.tensor(randomArray(y.size, new Prng(12)), y.shape);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a as tf.Tensor4D, form), dy)))(x);
+      const out = await g.data();
+      tf.dispose([x, y, dy, g]);
+      assert.equal(tf.memory().numTensors, before);
+      return out;
+    };
+    const ref = await grad("cpu", "windows");
+    const got = await grad("wasm", "native");
+    assert.ok(
+      [...nativeKernelsDnnl()!.implementations().keys()].some((k) => k.startsWith("pool_bwd")),
+      "ran on oneDNN",
+    );
+    assert.deepEqual(Array.from(got, (v) => v !== 0), Array.from(ref, (v) => v !== 0));
+    assert.ok(maxRelError(got, ref) < 1e-6, `relative error ${maxRelError(got, ref)}`);
+    // a window of nine zeros sends everything to its top-left pixel
+    const g = tf.tidy(() =>
+      tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 2, 0)))(tf.zeros([1, 3, 3, 1])).dataSync()
+    );
+    assert.deepEqual(Array.from(g), [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  },
+});

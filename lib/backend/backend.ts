@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import {
   fusedBatchNorm,
   installWasmThreads,
+  loadDnnl,
   loadOpenBlas,
   nativeKernelsBlas,
   registerWasmKernels,
@@ -155,12 +156,16 @@ function useWasmKernels(threads: number, blas: "auto" | "off"): string {
     return `${xnn}; OpenBLAS off`;
   }
   const r = loadOpenBlas();
-  useNativeKernels(r.blas);
+  const d = loadDnnl({ threads });
+  useNativeKernels(r.blas, d.dnnl);
+  const plural = (n: number | undefined) => n === undefined ? "OpenMP's threads" : `${n} thread${n === 1 ? "" : "s"}`;
+  const onDnnl = d.dnnl === undefined ? "" : `; convolutions on oneDNN ${d.dnnl.version} (${plural(d.dnnl.threads)})`;
+  const dnnlWhy = d.dnnl === undefined ? `; ${d.reason}` : "";
   return r.blas === undefined
-    ? `${xnn}; ${r.reason}`
-    : `${xnn}; convolutions and matrix products on OpenBLAS (${r.blas.corename}, ${r.blas.threads} thread${
-      r.blas.threads === 1 ? "" : "s"
-    })`;
+    ? `${xnn}${onDnnl}; ${r.reason}${dnnlWhy}`
+    : `${xnn}${onDnnl}; ${
+      d.dnnl === undefined ? "convolutions and matrix products" : "matrix products"
+    } on OpenBLAS (${r.blas.corename}, ${plural(r.blas.threads)})${dnnlWhy}`;
 }
 
 async function initWasm(threads: number): Promise<number> {

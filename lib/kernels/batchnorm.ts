@@ -118,6 +118,11 @@ function batchNormGrad(args: KernelArgs): tf.TensorInfo[] {
   return outs;
 }
 
+/** oneDNN's forward kernel (dnnl.ts): x, gamma, beta -> y, mean, variance (+ the ReLU's workspace); attrs epsilon, relu. */
+export const DNNL_BN_TRAIN_KERNEL = "AdadfDnnlBatchNormTrain";
+/** oneDNN's backward kernel: dy, x, mean, variance, gamma, beta (+ workspace) -> dx, dgamma, dbeta; attrs epsilon, relu. */
+export const DNNL_BN_GRAD_KERNEL = "AdadfDnnlBatchNormGrad";
+
 /** Registers both kernels for `wasm` (idempotent). */
 export function registerWasmBatchNorm(): void {
   if (tf.getKernel(BN_TRAIN_KERNEL, "wasm") !== undefined) return;
@@ -157,6 +162,7 @@ export function fusedBatchNorm(
   beta: tf.Tensor1D,
   options: FusedBatchNormOptions,
 ): tf.Tensor4D | undefined {
+  if (tf.getKernel(DNNL_BN_TRAIN_KERNEL, tf.getBackend()) !== undefined) return dnnlBatchNorm(x, gamma, beta, options);
   const pays = x.size <= FUSED_BN_MAX_SIZE && x.shape[3] <= FUSED_BN_MAX_CHANNELS;
   if (!pays || tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) === undefined) return undefined;
   const { epsilon, relu, onStats } = options;
@@ -178,6 +184,49 @@ export function fusedBatchNorm(
             { dy, xhat: sxhat, r: sr, gamma: sg, beta: sb } as unknown as tf.NamedTensorMap,
             { relu } as unknown as tf.NamedAttrMap,
           ) as tf.Tensor[];
+        },
+      };
+      // deno-lint-ignore no-explicit-any
+    }) as any,
+  );
+  return op(x, gamma, beta) as tf.Tensor4D;
+}
+
+/** `fusedBatchNorm` on oneDNN's kernels (every size: oneDNN's are JIT-compiled and threaded). */
+function dnnlBatchNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  options: FusedBatchNormOptions,
+): tf.Tensor4D {
+  const { epsilon, relu, onStats } = options;
+  const op = tf.customGrad(
+    ((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      const [value, mean, variance, workspace] = tf.engine().runKernel(
+        DNNL_BN_TRAIN_KERNEL,
+        { x: xIn, gamma: g, beta: b } as unknown as tf.NamedTensorMap,
+        { epsilon, relu } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      onStats(mean as tf.Tensor1D, variance as tf.Tensor1D);
+      save(relu ? [xIn, mean, variance, g, b, workspace] : [xIn, mean, variance, g, b]);
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, smean, svar, sg, sb, sws] = saved;
+          const [dx, dg, db] = tf.engine().runKernel(
+            DNNL_BN_GRAD_KERNEL,
+            {
+              dy,
+              x: sx,
+              mean: smean,
+              variance: svar,
+              gamma: sg,
+              beta: sb,
+              ...(relu ? { workspace: sws } : {}),
+            } as unknown as tf.NamedTensorMap,
+            { epsilon, relu } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
+          return [dx, dg, db];
         },
       };
       // deno-lint-ignore no-explicit-any

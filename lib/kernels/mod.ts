@@ -61,9 +61,11 @@ export type { ConvAttrs } from "./_conv_info.ts";
 export { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 export { BLOCK_FLOATS, col2imAdd, im2col, setBlockFloats } from "./im2col.ts";
 export { coretypeFromCpuFlags, loadOpenBlas, type OpenBlas, type OpenBlasResult } from "./openblas.ts";
+export { type Dnnl, DnnlError, type DnnlResult, loadDnnl } from "./dnnl.ts";
 export {
   fastWebgpuKernelsOn,
   nativeKernelsBlas,
+  nativeKernelsDnnl,
   registerWasmKernels,
   useFastWebgpuKernels,
   useNativeKernels,

@@ -12,10 +12,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { OpenBlas } from "./openblas.ts";
+import { type Dnnl, dnnlTakes } from "./dnnl.ts";
 import type { WasmBackendLike } from "./_wasm_heap.ts";
 import { conv2dInfo, type ConvAttrs } from "./_conv_info.ts";
 import { ADAM_UPDATE_KERNEL, adamUpdate } from "./adam.ts";
-import { registerWasmBatchNorm } from "./batchnorm.ts";
+import { DNNL_BN_GRAD_KERNEL, DNNL_BN_TRAIN_KERNEL, registerWasmBatchNorm } from "./batchnorm.ts";
 import { conv2dFilterGrad, conv2dInputGrad, convolve, xnnpackForward } from "./conv2d_blas.ts";
 import { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 import { identity } from "./identity.ts";
@@ -87,10 +88,16 @@ function fallback(kernelName: string, args: Parameters<KernelFunc>[0]) {
 }
 
 let active: OpenBlas | undefined;
+let activeDnnl: Dnnl | undefined;
 
 /** The OpenBLAS in use by the `wasm` backend's kernels, if any. */
 export function nativeKernelsBlas(): OpenBlas | undefined {
   return active;
+}
+
+/** The oneDNN in use by the `wasm` backend's convolutions, if any. */
+export function nativeKernelsDnnl(): Dnnl | undefined {
+  return activeDnnl;
 }
 
 /**
@@ -98,19 +105,68 @@ export function nativeKernelsBlas(): OpenBlas | undefined {
  * `blas` (undefined: back to the kernels registered before). Registers `registerWasmKernels`'s
  * first, so that they are what the fallbacks restore.
  */
-export function useNativeKernels(blas: OpenBlas | undefined): void {
-  if (blas === undefined) {
+export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void {
+  if (blas === undefined && dnnl === undefined) {
     for (const [kernelName, kernelFunc] of previous) {
       tf.unregisterKernel(kernelName, "wasm");
       tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
     }
     previous.clear();
     active = undefined;
+    activeDnnl = undefined;
+    for (const name of [DNNL_BN_TRAIN_KERNEL, DNNL_BN_GRAD_KERNEL]) {
+      if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+    }
     return;
   }
   // the project's own wasm kernels first, so that they are what the fallbacks and `off` restore
   registerWasmKernels();
   active = blas;
+  activeDnnl = dnnl;
+  for (const name of [DNNL_BN_TRAIN_KERNEL, DNNL_BN_GRAD_KERNEL]) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
+  if (dnnl !== undefined) {
+    swap("MaxPoolGrad", (args) => {
+      const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+      const a = args.attrs as unknown as {
+        filterSize: number | [number, number];
+        strides: number | [number, number];
+        pad: "valid" | "same" | number;
+        dimRoundingMode?: "floor" | "round" | "ceil";
+      };
+      const info = tf.backend_util.computePool2DInfo(
+        input.shape as [number, number, number, number],
+        a.filterSize,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+      );
+      if (activeDnnl === undefined || dy.dtype !== "float32" || !dnnlTakes(info)) return fallback("MaxPoolGrad", args);
+      return activeDnnl.maxPoolGrad(args.backend as unknown as WasmBackendLike, dy, input, info);
+    });
+    tf.registerKernel({
+      kernelName: DNNL_BN_TRAIN_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
+        const { epsilon, relu } = attrs as unknown as { epsilon: number; relu: boolean };
+        return dnnl.batchNormTrain(backend as unknown as WasmBackendLike, x, gamma, beta, epsilon, relu);
+      },
+    });
+    tf.registerKernel({
+      kernelName: DNNL_BN_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const saved = inputs as unknown as Parameters<Dnnl["batchNormGrad"]>[1];
+        const { epsilon, relu } = attrs as unknown as { epsilon: number; relu: boolean };
+        return dnnl.batchNormGrad(backend as unknown as WasmBackendLike, saved, epsilon, relu);
+      },
+    });
+  }
+  // oneDNN takes every float32 NHWC convolution without dilation; OpenBLAS the rest it can
+  const onDnnl = (info: tf.backend_util.Conv2DInfo) => activeDnnl !== undefined && dnnlTakes(info);
   swap("Conv2D", (args) => {
     const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
     const a = args.attrs as unknown as ConvAttrs;
@@ -118,9 +174,10 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
       return fallback("Conv2D", args);
     }
     const info = conv2dInfo(x.shape, filter.shape, a);
-    if (xnnpackForward(info)) return fallback("Conv2D", args);
     const backend = args.backend as unknown as WasmBackendLike;
-    return convolve(active!, backend, x, filter, info);
+    if (onDnnl(info)) return activeDnnl!.conv2d(backend, x, filter, info);
+    if (active === undefined || xnnpackForward(info)) return fallback("Conv2D", args);
+    return convolve(active, backend, x, filter, info);
   });
   swap("Conv2DBackpropFilter", (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
@@ -128,13 +185,11 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     if (x.dtype !== "float32" || dy.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
       return fallback("Conv2DBackpropFilter", args);
     }
-    return conv2dFilterGrad(
-      active!,
-      args.backend as unknown as WasmBackendLike,
-      x,
-      dy,
-      conv2dInfo(x.shape, a.filterShape, a),
-    );
+    const info = conv2dInfo(x.shape, a.filterShape, a);
+    const backend = args.backend as unknown as WasmBackendLike;
+    if (onDnnl(info)) return activeDnnl!.conv2dFilterGrad(backend, x, dy, info);
+    if (active === undefined) return fallback("Conv2DBackpropFilter", args);
+    return conv2dFilterGrad(active, backend, x, dy, info);
   });
   swap("Conv2DBackpropInput", (args) => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -142,19 +197,17 @@ export function useNativeKernels(blas: OpenBlas | undefined): void {
     if (dy.dtype !== "float32" || filter.dtype !== "float32" || (a.dataFormat ?? "NHWC") !== "NHWC") {
       return fallback("Conv2DBackpropInput", args);
     }
-    return conv2dInputGrad(
-      active!,
-      args.backend as unknown as WasmBackendLike,
-      dy,
-      filter,
-      conv2dInfo(a.inputShape, filter.shape, a),
-    );
+    const info = conv2dInfo(a.inputShape, filter.shape, a);
+    const backend = args.backend as unknown as WasmBackendLike;
+    if (onDnnl(info)) return activeDnnl!.conv2dInputGrad(backend, dy, filter, info);
+    if (active === undefined) return fallback("Conv2DBackpropInput", args);
+    return conv2dInputGrad(active, backend, dy, filter, info);
   });
   swap("BatchMatMul", (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
-    return batchMatMul(active!, args.backend as unknown as WasmBackendLike, a, b, transposeA, transposeB);
+    if (active === undefined || a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
+    return batchMatMul(active, args.backend as unknown as WasmBackendLike, a, b, transposeA, transposeB);
   });
 }
 

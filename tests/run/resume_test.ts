@@ -92,6 +92,34 @@ Deno.test("kill -9 during training, then --resume: the same metrics as the unint
   );
 });
 
+Deno.test({
+  name: "on oneDNN (ADADF_DNNL=on) too: kill -9 during training, then --resume gives the uninterrupted run's metrics",
+  // skipped loudly below without libdnnl2; required under CI (.ci/run installs it)
+  ignore: !dnnlInstalled() && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const env = { ADADF_DNNL: "on" };
+    const ref = `${root}/dnnl-ref`, out = `${root}/dnnl-killed`;
+    const r0 = await finish(spawn([...TINY, "--out", ref], env));
+    assert.equal(r0.code, 0, r0.stderr);
+    assert.match(JSON.parse(readFileSync(`${ref}/config.json`, "utf8")).backendReason, /convolutions on oneDNN 2\./);
+    const child = spawn([...TINY, "--out", out], env);
+    await waitFor(`${out}/checkpoints/epoch-0002.safetensors`, child);
+    child.kill("SIGKILL");
+    await finish(child);
+    const r = await finish(spawn(["--resume", out, "--quiet"], env));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(metrics(out), metrics(ref));
+  },
+});
+
+function dnnlInstalled(): boolean {
+  for (const p of ["/usr/lib/x86_64-linux-gnu/libdnnl.so.2", "/usr/lib/aarch64-linux-gnu/libdnnl.so.2"]) {
+    if (existsSync(p)) return true;
+  }
+  console.warn("\n*** SKIPPED: resume on oneDNN is not tested: libdnnl2 is not installed ***\n");
+  return false;
+}
+
 Deno.test("Ctrl-C stops after the current step with a line that says how to resume; the resumed run matches", async () => {
   const out = `${root}/sigint`;
   const child = spawn([...TINY, "--out", out]);

@@ -1,0 +1,230 @@
+/**
+ * The wasm backend's convolutions on oneDNN (lib/kernels/dnnl.ts) against TF.js's `cpu` backend:
+ * forward, input gradient and filter gradient within 1e-5 of the largest value (the issue asks
+ * 1e-4), on the shapes a narrowed ResNet-18 uses and on asymmetric paddings; primitives are
+ * reused per shape and no tensor leaks. Skipped loudly without libdnnl2; required under CI.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { initBackend } from "../../lib/backend/backend.ts";
+import { fusedBatchNorm, loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
+import { DNNL_BN_TRAIN_KERNEL } from "../../lib/kernels/batchnorm.ts";
+import {
+  batchNorm,
+  type BnRecorder,
+  DEFAULT_LAYER_KERNELS,
+  type LayerKernels,
+  maxPool,
+} from "../../lib/model/layers.ts";
+import { Prng } from "../../lib/util/prng.ts";
+import { maxRelError } from "./_compare.ts";
+
+Deno.env.set("ADADF_DNNL", "on"); // opt-in for now; this file tests it on
+const CI = Deno.env.get("CI") === "true";
+const dnnl = loadDnnl({ threads: 2 }); // the answer is kept for this module's isolate
+Deno.env.delete("ADADF_DNNL"); // and the process's other test modules keep the default
+if (dnnl.dnnl === undefined) {
+  console.warn(`\n*** SKIPPED: the oneDNN convolutions are not tested: ${dnnl.reason} ***\n`);
+}
+const ignore = dnnl.dnnl === undefined && !CI; // .ci/run installs libdnnl2
+
+interface ConvCase {
+  xs: [number, number, number, number];
+  fs: [number, number, number, number];
+  stride: number | [number, number];
+  pad: "same" | "valid" | number | [[number, number], [number, number], [number, number], [number, number]];
+}
+
+const randomArray = (n: number, prng: Prng) => Float32Array.from({ length: n }, () => prng.normal());
+
+async function convAll(backend: "cpu" | "wasm", c: ConvCase, seed: number) {
+  await initBackend(backend);
+  if (backend === "wasm") assert.ok(nativeKernelsDnnl() !== undefined, "the oneDNN kernels are not active");
+  const prng = new Prng(seed);
+  const before = tf.memory().numTensors;
+  const x = tf.tensor4d(randomArray(c.xs.reduce((a, b) => a * b), prng), c.xs);
+  const f = tf.tensor4d(randomArray(c.fs.reduce((a, b) => a * b), prng), c.fs);
+  const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
+  const y = conv(x, f);
+  const dy = tf.tensor(randomArray(y.size, prng), y.shape);
+  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), dy)))([x, f]);
+  const out = { y: await y.data(), dx: await gx.data(), df: await gf.data() };
+  tf.dispose([x, f, y, dy, gx, gf]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  return out;
+}
+
+const CASES: [string, ConvCase][] = [
+  ["the stem: 7x7 stride 2 pad 3, 3 -> 16 at 48x48", { xs: [4, 48, 48, 3], fs: [7, 7, 3, 16], stride: 2, pad: 3 }],
+  ["layer1: 3x3 stride 1 pad 1, 16 -> 16 at 12x12", { xs: [4, 12, 12, 16], fs: [3, 3, 16, 16], stride: 1, pad: 1 }],
+  ["layer2's first: 3x3 stride 2 pad 1, 16 -> 32", { xs: [4, 12, 12, 16], fs: [3, 3, 16, 32], stride: 2, pad: 1 }],
+  ["downsample: 1x1 stride 2, 32 -> 64", { xs: [4, 6, 6, 32], fs: [1, 1, 32, 64], stride: 2, pad: 0 }],
+  ["layer4 at width 64: 3x3, 512 -> 512 at 2x2", { xs: [2, 2, 2, 512], fs: [3, 3, 512, 512], stride: 1, pad: 1 }],
+  ["2x2 'same' (asymmetric padding)", { xs: [2, 7, 8, 5], fs: [2, 2, 5, 20], stride: 1, pad: "same" }],
+  ["3x3 stride 2, explicit pads [2, 0] x [0, 1]", {
+    xs: [2, 9, 10, 4],
+    fs: [3, 3, 4, 17],
+    stride: 2,
+    pad: [[0, 0], [2, 0], [0, 1], [0, 0]],
+  }],
+  ["unequal strides [2, 1], 'same'", { xs: [2, 9, 10, 3], fs: [3, 3, 3, 4], stride: [2, 1], pad: "same" }],
+  // TF.js's own geometry here is inconsistent (width from the height's stride): left to OpenBLAS
+  ["unequal strides [2, 1], pad 1 (not on oneDNN)", { xs: [2, 9, 10, 3], fs: [3, 3, 3, 4], stride: [2, 1], pad: 1 }],
+];
+
+for (const [i, [name, c]] of CASES.entries()) {
+  Deno.test({
+    name: `oneDNN Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter match the cpu backend: ${name}`,
+    ignore,
+    fn: async () => {
+      const ref = await convAll("cpu", c, 500 + i);
+      const got = await convAll("wasm", c, 500 + i);
+      for (const k of ["y", "dx", "df"] as const) {
+        assert.ok(maxRelError(got[k], ref[k]) < 1e-5, `${k}: relative error ${maxRelError(got[k], ref[k])}`);
+      }
+      // the same shape again: the cached primitives give the same bytes
+      const again = await convAll("wasm", c, 500 + i);
+      for (const k of ["y", "dx", "df"] as const) assert.deepEqual(again[k], got[k]);
+    },
+  });
+}
+
+Deno.test({
+  name: "oneDNN: the same filter tensor on new inputs (its reordered weights kept), then another filter, match cpu",
+  ignore,
+  fn: async () => {
+    const prng = new Prng(77);
+    const xs = [0, 1, 2].map(() => randomArray(2 * 8 * 8 * 16, prng));
+    const fs = [0, 1].map(() => randomArray(3 * 3 * 16 * 32, prng));
+    const outputs = async (backend: "cpu" | "wasm") => {
+      await initBackend(backend);
+      const [f0, f1] = fs.map((f) => tf.tensor4d(f, [3, 3, 16, 32]));
+      const ys: Float32Array[] = [];
+      for (const [x, f] of [[xs[0], f0], [xs[1], f0], [xs[2], f1], [xs[0], f0]] as const) {
+        const xt = tf.tensor4d(x, [2, 8, 8, 16]);
+        const y = tf.conv2d(xt, f, 1, 1);
+        ys.push(await y.data() as Float32Array);
+        tf.dispose([xt, y]);
+      }
+      tf.dispose([f0, f1]);
+      return ys;
+    };
+    const ref = await outputs("cpu");
+    const got = await outputs("wasm");
+    got.forEach((y, i) => assert.ok(maxRelError(y, ref[i]) < 1e-5, `call ${i}: ${maxRelError(y, ref[i])}`));
+  },
+});
+
+Deno.test({
+  name: "oneDNN: the primitives are JIT kernels, and the backend's reason line names the library",
+  ignore,
+  fn: async () => {
+    const choice = await initBackend("wasm");
+    assert.match(choice.reason, /convolutions on oneDNN 2\.\d+\.\d+/);
+    const impls = [...nativeKernelsDnnl()!.implementations().values()];
+    assert.ok(impls.length > 0);
+    // no reference (ref:any) kernels: the layouts were chosen for the JIT ones
+    assert.ok(impls.every((s) => !s.startsWith("ref")), impls.join(", "));
+  },
+});
+
+/** Training-mode BatchNorm (+ ReLU) through the model's batchNorm(): output, statistics, gradients. */
+async function bnAll(backend: "cpu" | "wasm", shape: [number, number, number, number], relu: boolean) {
+  await initBackend(backend);
+  const kernels: LayerKernels = backend === "wasm"
+    ? { ...DEFAULT_LAYER_KERNELS, fusedBatchNorm }
+    : DEFAULT_LAYER_KERNELS;
+  const prng = new Prng(31);
+  const c = shape[3];
+  const size = shape.reduce((a, b) => a * b, 1);
+  const rand = (n: number, s = 1, o = 0) => Float32Array.from({ length: n }, () => o + s * prng.normal());
+  const params = new Map<string, tf.Variable>([
+    ["bn.weight", tf.variable(tf.tensor1d(rand(c, 0.5, 1)))],
+    ["bn.bias", tf.variable(tf.tensor1d(rand(c, 0.5)))],
+  ]);
+  const x = tf.tensor4d(rand(size, 2, 0.3), shape);
+  const dy = tf.tensor4d(rand(size), shape);
+  const recorded: tf.Tensor[][] = [];
+  const bn: BnRecorder = { push: (_name, mean, variance) => recorded.push([mean, variance]) };
+  const before = tf.memory().numTensors;
+  const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const ps = new Map(params);
+    ps.set("bn.weight", g as tf.Variable);
+    ps.set("bn.bias", b as tf.Variable);
+    return tf.sum(tf.mul(batchNorm({ params: ps, training: true, bn, kernels }, "bn", a as tf.Tensor4D, { relu }), dy));
+  };
+  const y = tf.tidy(() => batchNorm({ params, training: true, bn, kernels }, "bn", x, { relu }));
+  const grads = tf.grads(f)([x, params.get("bn.weight")!, params.get("bn.bias")!]);
+  const out = {
+    y: await y.data(),
+    dx: await grads[0].data(),
+    dgamma: await grads[1].data(),
+    dbeta: await grads[2].data(),
+    stats: [...await recorded[0][0].data(), ...await recorded[0][1].data()],
+  };
+  tf.dispose([y, ...grads, ...recorded.flat()]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  tf.dispose([x, dy, ...params.values()]);
+  return out;
+}
+
+for (
+  const [shape, relu] of [
+    [[4, 6, 6, 16], true],
+    [[3, 5, 4, 8], false],
+    [[2, 13, 13, 64], true], // above the JavaScript kernels' size limit: oneDNN takes every size
+    [[2, 2, 2, 512], false],
+  ] as [[number, number, number, number], boolean][]
+) {
+  Deno.test({
+    name: `oneDNN BatchNorm${
+      relu ? " + ReLU" : ""
+    } matches the op-by-op form on cpu: output, statistics, gradients [${shape}]`,
+    ignore,
+    fn: async () => {
+      const ref = await bnAll("cpu", shape, relu);
+      const got = await bnAll("wasm", shape, relu);
+      assert.ok(tf.getKernel(DNNL_BN_TRAIN_KERNEL, "wasm") !== undefined);
+      for (const k of ["y", "dx", "dgamma", "dbeta", "stats"] as const) {
+        assert.ok(maxRelError(got[k], ref[k]) < 1e-4, `${k}: relative error ${maxRelError(got[k], ref[k])}`);
+      }
+      if (relu) assert.ok(got.y.some((v) => v === 0) && got.y.some((v) => v > 0), "the ReLU clipped some values");
+    },
+  });
+}
+
+Deno.test({
+  name: "oneDNN MaxPoolGrad routes dy to each window's first maximum, as PyTorch and the windows form do",
+  ignore,
+  fn: async () => {
+    // ReLU'd inputs: many windows of equal zeros, where the tie rule decides; the model's pool (3x3, stride 2)
+    const prng = new Prng(11);
+    const shape: [number, number, number, number] = [2, 24, 23, 16];
+    const xv = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => Math.max(0, prng.normal()));
+    const grad = async (backend: "cpu" | "wasm", form: "native" | "windows") => {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const x = tf.tensor4d(xv, shape);
+      const y = maxPool(x, form);
+      const dy = tf.tensor(randomArray(y.size, new Prng(12)), y.shape);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a as tf.Tensor4D, form), dy)))(x);
+      const out = await g.data();
+      tf.dispose([x, y, dy, g]);
+      assert.equal(tf.memory().numTensors, before);
+      return out;
+    };
+    const ref = await grad("cpu", "windows");
+    const got = await grad("wasm", "native");
+    assert.ok(
+      [...nativeKernelsDnnl()!.implementations().keys()].some((k) => k.startsWith("pool_bwd")),
+      "ran on oneDNN",
+    );
+    assert.deepEqual(Array.from(got, (v) => v !== 0), Array.from(ref, (v) => v !== 0));
+    assert.ok(maxRelError(got, ref) < 1e-6, `relative error ${maxRelError(got, ref)}`);
+    // a window of nine zeros sends everything to its top-left pixel
+    const g = tf.tidy(() =>
+      tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, 3, 2, 0)))(tf.zeros([1, 3, 3, 1])).dataSync()
+    );
+    assert.deepEqual(Array.from(g), [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  },
+});

@@ -88,6 +88,7 @@ export {
   cachedRunWithProgress,
   NOTEBOOK_PRESET,
   notebookProgress,
+  readDistributions,
   readRunFolder,
   resumeTraining,
   type RunFolder,
@@ -109,6 +110,7 @@ export {
 } from "./lib/faces/mod.ts";
 export {
   architectureFigure,
+  attentionRocFigure,
   classDistributionsFigure,
   confusionFigure,
   displayFigure,
@@ -117,6 +119,7 @@ export {
   fusionExampleFigure,
   imageBundle,
   markdownBundle,
+  nearestTargetFigure,
   pickAmbiguousFace,
   pickTrackedSample,
   renderFigure,
@@ -131,7 +134,9 @@ export {
   collectSummaries,
   experimentDir,
   experimentResults,
+  type ExperimentResults,
   planExperiment,
+  REPO_ROOT,
   resultsChart,
   resultsMarkdown,
   runLocal,

@@ -133,8 +133,8 @@ export {
 export {
   collectSummaries,
   experimentDir,
-  experimentResults,
   type ExperimentResults,
+  experimentResults,
   planExperiment,
   REPO_ROOT,
   resultsChart,

@@ -21,6 +21,7 @@
  * @module
  */
 import { heapPointer, offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
+import { envGet } from "./openblas.ts";
 import type * as tf from "@tensorflow/tfjs";
 
 type ConvInfo = tf.backend_util.Conv2DInfo;
@@ -162,15 +163,6 @@ const CANDIDATES: Record<string, string[]> = {
   ],
   windows: ["dnnl.dll"],
 };
-
-function envGet(name: string): string | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
 
 let loaded: DnnlResult | undefined;
 

@@ -2,6 +2,24 @@
 import * as tf from "@tensorflow/tfjs";
 import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
 
+/** TF.js's geometry of a MaxPoolGrad from its input's shape and attributes (shared with the oneDNN route). */
+export function maxPoolGradInfo(inputShape: number[], attrs: unknown): tf.backend_util.Conv2DInfo {
+  const a = attrs as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: "valid" | "same" | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  return tf.backend_util.computePool2DInfo(
+    inputShape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
+
 /**
  * MaxPoolGrad on the heap: each output's dy goes to the first maximum of its window in
  * row-major order, as PyTorch's max_pool2d backward does (after a ReLU, windows of equal
@@ -11,21 +29,8 @@ import { tensorViews, type WasmBackendLike } from "./_wasm_heap.ts";
  */
 export function maxPoolGrad(args: Parameters<tf.KernelConfig["kernelFunc"]>[0]): tf.TensorInfo {
   const { dy, input, output } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
-  const a = args.attrs as unknown as {
-    filterSize: number | [number, number];
-    strides: number | [number, number];
-    pad: "valid" | "same" | number;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-  };
   const backend = args.backend as unknown as WasmBackendLike;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = maxPoolGradInfo(input.shape, args.attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: kh, effectiveFilterWidth: kw } = info;
   const dx = backend.makeOutput(input.shape, "float32");

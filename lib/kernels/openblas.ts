@@ -125,7 +125,7 @@ export function loadOpenBlas(): OpenBlasResult {
 }
 
 /** An environment variable, or undefined without asking for permission (no prompt in an interactive run). */
-function envGet(name: string): string | undefined {
+export function envGet(name: string): string | undefined {
   try {
     if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
     return Deno.env.get(name);

@@ -21,7 +21,7 @@ import { conv2dFilterGrad, conv2dInputGrad, convolve, xnnpackForward } from "./c
 import { conv2dFilterGradient, conv2dInputGradient } from "./conv2d_xnnpack.ts";
 import { identity } from "./identity.ts";
 import { batchMatMul } from "./matmul.ts";
-import { maxPoolGrad } from "./maxpool.ts";
+import { maxPoolGrad, maxPoolGradInfo } from "./maxpool.ts";
 import type { WebgpuBackendLike } from "./_wgsl.ts";
 import { registerWebgpuBatchNorm, unregisterWebgpuBatchNorm } from "./webgpu_batchnorm.ts";
 import { conv2dFilterGradWebgpu, conv2dInputGradWebgpu, conv2dWebgpu, webgpuConvSupported } from "./webgpu_conv.ts";
@@ -129,20 +129,7 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
   if (dnnl !== undefined) {
     swap("MaxPoolGrad", (args) => {
       const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
-      const a = args.attrs as unknown as {
-        filterSize: number | [number, number];
-        strides: number | [number, number];
-        pad: "valid" | "same" | number;
-        dimRoundingMode?: "floor" | "round" | "ceil";
-      };
-      const info = tf.backend_util.computePool2DInfo(
-        input.shape as [number, number, number, number],
-        a.filterSize,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
+      const info = maxPoolGradInfo(input.shape, args.attrs);
       if (activeDnnl === undefined || dy.dtype !== "float32" || !dnnlTakes(info)) return fallback("MaxPoolGrad", args);
       return activeDnnl.maxPoolGrad(args.backend as unknown as WasmBackendLike, dy, input, info);
     });

@@ -24,6 +24,13 @@ const WORKER_URL = new URL("./wasm_thread_worker.ts", import.meta.url);
 const MAIN_SCRIPT = "tfjs-backend-wasm-threaded-simd.js";
 
 const started: PthreadWorkerAdapter[] = [];
+/**
+ * Set once the backend is up: from then on every pthread worker stays unref'd. XNNPACK's pool
+ * threads never end (they wait in `Atomics.wait` for the next parallel op, which only runs
+ * while the main thread blocks on it), so a ref'd one would keep a script's process alive
+ * after its last line.
+ */
+let detached = false;
 
 /** The node `worker_threads.Worker` emscripten expects, started on wasm_thread_worker.ts. */
 class PthreadWorkerAdapter {
@@ -65,7 +72,7 @@ class PthreadWorkerAdapter {
   }
 
   ref(): void {
-    this.#worker.ref();
+    if (!detached) this.#worker.ref();
   }
   unref(): void {
     this.#worker.unref();
@@ -79,8 +86,8 @@ class PthreadWorkerAdapter {
 /**
  * Makes the next `tf.setBackend("wasm")` start the threaded SIMD build with `threads`
  * threads (call before the wasm backend is first initialised); returns a function that
- * puts `worker_threads.Worker` and the global `Worker` back, to call once
- * `tf.setBackend("wasm")` has resolved. `threads` 1 leaves everything as it is.
+ * puts `worker_threads.Worker` and the global `Worker` back and unrefs the pthread workers (so
+ * they do not keep the process alive), to call once `tf.setBackend("wasm")` has resolved. `threads` 1 leaves everything as it is.
  */
 export function installWasmThreads(threads: number): () => void {
   if (!Number.isInteger(threads) || threads < 1) {
@@ -100,6 +107,8 @@ export function installWasmThreads(threads: number): () => void {
     return Array.from({ length: 2 * threads }, (_, i) => c[i % c.length]);
   };
   return () => {
+    detached = true;
+    for (const w of started) w.unref();
     wt.Worker = NodeWorker;
     o.cpus = cpus;
     globalThis.Worker = DenoWorker;
@@ -107,8 +116,8 @@ export function installWasmThreads(threads: number): () => void {
 }
 
 /**
- * Terminates the pthread workers `installWasmThreads` started: call it when the work is done,
- * or the running pthreads keep the process alive. The wasm backend must not be used afterwards.
+ * Terminates the pthread workers `installWasmThreads` started (they are unref'd, so a script
+ * ends without this). The wasm backend must not be used afterwards.
  */
 export function stopWasmThreads(): void {
   for (const w of started.splice(0)) w.terminate();

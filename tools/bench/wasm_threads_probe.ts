@@ -3,7 +3,8 @@
  * convolution, its two gradients and a matrix multiply, and prints one JSON line:
  * {"threads": actual pool size, "sums": [...], "gflops": {"matmul", "conv"}} (best of
  * `--repeats`). tests/kernels/wasm_threads_test.ts runs it in a subprocess (the backend is
- * process-wide) and compares the sums with the single-threaded backend's.
+ * process-wide) and compares the sums with the single-threaded backend's; with `--keep-threads`
+ * it leaves the pthreads running, and the process must end anyway.
  */
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
@@ -12,7 +13,12 @@ import { installWasmThreads, registerWasmKernels, stopWasmThreads } from "../../
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { threads: { type: "string", default: "2" }, repeats: { type: "string", default: "1" } },
+  options: {
+    threads: { type: "string", default: "2" },
+    repeats: { type: "string", default: "1" },
+    // leave the pthreads running: the process must still end after the last line
+    "keep-threads": { type: "boolean", default: false },
+  },
 });
 const threads = Number(values.threads);
 setWasmPaths(new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
@@ -60,4 +66,4 @@ console.log(JSON.stringify({
   sums,
   gflops: { matmul: (2 * 512 ** 3) / bestMm / 1e6, conv: (2 * 16 * 40 * 40 * 64 * 64 * 9) / bestConv / 1e6 },
 }));
-stopWasmThreads();
+if (!values["keep-threads"]) stopWasmThreads();

@@ -32,7 +32,9 @@ const MD_BYTES = 696; // dnnl_memory_desc_t
 const OP_DESC_BYTES = 8192; // >= dnnl_convolution_desc_t (5976)
 const F32 = 3;
 const TAG_ANY = 1, TAG_NHWC = 20, TAG_HWIO = 30;
-const FORWARD_TRAINING = 64;
+const FORWARD_TRAINING = 64, FORWARD_INFERENCE = 96;
+const USE_GLOBAL_STATS = 1;
+const POOLING_AVG_EXCLUDE_PADDING = 0x3ff;
 const CONVOLUTION_DIRECT = 1;
 const ARG_SRC = 1, ARG_DST = 17, ARG_WEIGHTS = 33, ARG_DIFF_SRC = 129, ARG_DIFF_DST = 145, ARG_DIFF_WEIGHTS = 161;
 const ARG_FROM = ARG_SRC, ARG_TO = ARG_DST;
@@ -53,6 +55,8 @@ const SYMBOLS = {
   dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
   dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
   dnnl_memory_desc_init_by_tag: { parameters: ["buffer", "i32", "buffer", "i32", "i32"], result: "i32" },
+  dnnl_memory_desc_init_by_strides: { parameters: ["buffer", "i32", "buffer", "i32", "buffer"], result: "i32" },
+  dnnl_matmul_desc_init: { parameters: ["buffer", "buffer", "buffer", "pointer", "buffer"], result: "i32" },
   dnnl_memory_desc_equal: { parameters: ["pointer", "pointer"], result: "i32" },
   dnnl_memory_desc_get_size: { parameters: ["pointer"], result: "usize" },
   dnnl_convolution_forward_desc_init: {
@@ -142,6 +146,28 @@ export interface Dnnl {
    * forward pass again for the workspace (where each window's maximum was), then its backward.
    */
   maxPoolGrad(backend: WasmBackendLike, dy: tf.TensorInfo, x: tf.TensorInfo, info: PoolInfo): tf.TensorInfo;
+  /** Inference BatchNorm of x [N, H, W, C] with running statistics (TF.js's `FusedBatchNorm`, `tf.batchNorm4d`). */
+  batchNormInference(
+    backend: WasmBackendLike,
+    x: tf.TensorInfo,
+    stats: { mean: tf.TensorInfo; variance: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo },
+    epsilon: number,
+  ): tf.TensorInfo;
+  /** Max pool forward (TF.js's `MaxPool`): y [N, OH, OW, C] of x [N, H, W, C]. */
+  maxPool(backend: WasmBackendLike, x: tf.TensorInfo, info: PoolInfo): tf.TensorInfo;
+  /** The mean over H and W of x [N, H, W, C] (an average pool over the whole map): [N, C] ([N, 1, 1, C] with keepDims). */
+  globalAveragePool(backend: WasmBackendLike, x: tf.TensorInfo, keepDims?: boolean): tf.TensorInfo;
+  /**
+   * [..., M, K] . [..., K, N] (TF.js's `BatchMatMul`; batch dimensions broadcast), or undefined
+   * where oneDNN's matmul does not take the shapes.
+   */
+  matMul(
+    backend: WasmBackendLike,
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    transposeA: boolean,
+    transposeB: boolean,
+  ): tf.TensorInfo | undefined;
   /** oneDNN's implementation of each primitive made so far ("brgconv:avx512_core", ...), by kind and shape */
   implementations(): Map<string, string>;
 }
@@ -209,6 +235,11 @@ function open(threads: number | undefined): DnnlResult {
         : "oneDNN is not installed (Debian/Ubuntu: apt-get install libdnnl2)",
     };
   }
+  const pinned = pinInMemory([path]); // its dependencies (libgomp) stay with it
+  if (pinned !== undefined) {
+    lib.close();
+    return { dnnl: undefined, reason: `oneDNN at ${path} is not used: ${pinned}` };
+  }
   const v = new Deno.UnsafePointerView(lib.symbols.dnnl_version()!);
   const version = `${v.getInt32(0)}.${v.getInt32(4)}.${v.getInt32(8)}`;
   if (v.getInt32(0) !== 2) {
@@ -233,6 +264,39 @@ function open(threads: number | undefined): DnnlResult {
     lib.close();
     return { dnnl: undefined, reason: `oneDNN ${version} at ${path} did not start: ${(e as Error).message}` };
   }
+}
+
+/**
+ * Keeps these libraries loaded until the process ends (the C library's `dlopen` with
+ * `RTLD_NODELETE`); returns why not, or undefined. Deno closes a `Deno.dlopen`ed library when
+ * the isolate that opened it ends (a Worker, each module of `deno test`), but OpenMP's pool
+ * threads, started by oneDNN's first parallel primitive, live on, parked in libgomp's code: once
+ * libdnnl and libgomp were unmapped and another library was mapped where they had been, those
+ * threads crashed the process (a segmentation fault, exit 139, in a test module after the oneDNN
+ * tests).
+ */
+function pinInMemory(paths: string[]): string | undefined {
+  if (Deno.build.os === "windows") return undefined; // a DLL stays until FreeLibrary; Deno's close is the only one
+  const RTLD_NOW = 2, RTLD_NODELETE = Deno.build.os === "darwin" ? 0x80 : 0x1000;
+  const libcs = Deno.build.os === "darwin" ? ["libSystem.B.dylib"] : ["libc.so.6", "libdl.so.2"];
+  for (const name of libcs) {
+    let libc: Deno.DynamicLibrary<{ dlopen: { parameters: ["buffer", "i32"]; result: "pointer" } }>;
+    try {
+      libc = Deno.dlopen(name, { dlopen: { parameters: ["buffer", "i32"], result: "pointer" } });
+    } catch {
+      continue; // glibc before 2.34 has dlopen in libdl
+    }
+    try {
+      for (const path of paths) {
+        const handle = libc.symbols.dlopen(new TextEncoder().encode(`${path}\0`), RTLD_NOW | RTLD_NODELETE);
+        if (handle === null) return `${path} could not be kept loaded (dlopen with RTLD_NODELETE failed)`;
+      }
+      return undefined;
+    } finally {
+      libc.close();
+    }
+  }
+  return "the C library's dlopen was not found, so oneDNN's OpenMP threads could outlive it";
 }
 
 /**
@@ -575,6 +639,16 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     check(lib.dnnl_stream_wait(stream), "stream_wait");
   };
 
+  /** strides, kernel, dilation, padding before and after: the pooling descriptors' geometry */
+  const poolGeometry = (info: PoolInfo) =>
+    [
+      dims(info.strideHeight, info.strideWidth),
+      dims(info.filterHeight, info.filterWidth),
+      dims(0, 0), // oneDNN counts dilation from 0
+      dims(info.padInfo.top, info.padInfo.left),
+      dims(info.padInfo.bottom, info.padInfo.right),
+    ] as const;
+
   interface Pool {
     fwd: Deno.PointerValue;
     bwd: Deno.PointerValue;
@@ -591,13 +665,7 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     if (hit !== undefined) return hit;
     const src = md([info.batchSize, info.inChannels, info.inHeight, info.inWidth], TAG_NHWC);
     const dst = md([info.batchSize, info.outChannels, info.outHeight, info.outWidth], TAG_NHWC);
-    const g = [
-      dims(info.strideHeight, info.strideWidth),
-      dims(info.filterHeight, info.filterWidth),
-      dims(0, 0), // oneDNN counts dilation from 0
-      dims(info.padInfo.top, info.padInfo.left),
-      dims(info.padInfo.bottom, info.padInfo.right),
-    ] as const;
+    const g = poolGeometry(info);
     const fdesc = new Uint8Array(OP_DESC_BYTES);
     check(
       lib.dnnl_pooling_v2_forward_desc_init(fdesc, FORWARD_TRAINING, POOLING_MAX, src, dst, ...g),
@@ -624,10 +692,171 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     return pool;
   };
 
+  /** A forward primitive with one memory object per argument (undefined: oneDNN has no implementation for it). */
+  interface Simple {
+    prim: Deno.PointerValue;
+    mems: Map<number, Deno.PointerValue>;
+    keep: unknown[];
+  }
+  const simples = new Map<string, Simple | null>();
+  /**
+   * The primitive `make` describes, made once per key. With `optional`, a descriptor oneDNN
+   * has no implementation for (or refuses) is remembered as undefined instead of thrown.
+   */
+  const simpleOf = (
+    key: string,
+    make: () => { desc: Uint8Array; args: [number, Uint8Array][] },
+    optional = false,
+  ): Simple | undefined => {
+    const hit = simples.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    let made: Simple | null = null;
+    try {
+      const { desc, args: list } = make();
+      const pd = primitiveDesc(desc, null);
+      made = { prim: primitive(pd), mems: new Map(list.map(([arg, m]) => [arg, memory(m)])), keep: [desc, list] };
+      impls.set(key, implOf(pd));
+    } catch (e) {
+      if (!optional || !(e instanceof DnnlError)) throw e;
+    }
+    simples.set(key, made);
+    return made ?? undefined;
+  };
+  /** Runs `s` on these tensors (by argument) and returns `out`. */
+  const runSimple = (
+    backend: WasmBackendLike,
+    s: Simple,
+    tensors: [number, tf.TensorInfo][],
+    out: tf.TensorInfo,
+    what: string,
+  ) => {
+    // offsets first, then addresses (an allocation can grow the heap)
+    const offsets = tensors.map(([arg, t]) => [arg, offsetOf(backend, t)] as const);
+    runWith(s.prim, s.mems, new Map(offsets.map(([arg, o]) => [arg, heapPointer(backend, o)])), what);
+    return out;
+  };
+  /** A plain row-major memory descriptor with these dimensions and strides (in elements). */
+  const mdStrided = (d: number[], strides: number[]) => {
+    const m = new Uint8Array(MD_BYTES);
+    check(
+      lib.dnnl_memory_desc_init_by_strides(m, d.length, dims(...d), F32, dims(...strides)),
+      "memory_desc_init_by_strides",
+    );
+    return m;
+  };
+
   return {
     path,
     version,
     threads,
+    batchNormInference(backend, x, st, epsilon) {
+      if (x.shape.length !== 4) throw new DnnlError(`BatchNorm of a rank-${x.shape.length} tensor is not routed`);
+      const [n, h, w, c] = x.shape;
+      const bn = simpleOf(`bn_inf:${x.shape}:${epsilon}`, () => {
+        const data = md([n, c, h, w], TAG_NHWC);
+        const stat = md([c], 2 /* dnnl_a */);
+        const desc = new Uint8Array(OP_DESC_BYTES);
+        check(
+          lib.dnnl_batch_normalization_forward_desc_init(
+            desc,
+            FORWARD_INFERENCE,
+            data,
+            epsilon,
+            USE_GLOBAL_STATS | USE_SCALE | USE_SHIFT,
+          ),
+          "batch_normalization_forward_desc_init",
+        );
+        const args: [number, Uint8Array][] = [[ARG_SRC, data], [ARG_DST, data]];
+        for (const arg of [ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT]) args.push([arg, stat]);
+        return { desc, args };
+      })!;
+      const out = backend.makeOutput(x.shape, "float32");
+      return runSimple(
+        backend,
+        bn,
+        [
+          [ARG_SRC, x],
+          [ARG_DST, out],
+          [ARG_MEAN, st.mean],
+          [ARG_VARIANCE, st.variance],
+          [ARG_SCALE, st.gamma],
+          [ARG_SHIFT, st.beta],
+        ],
+        out,
+        "batch normalization inference",
+      );
+    },
+    maxPool(backend, x, info) {
+      const pool = simpleOf(`pool_inf:${shapeKey(info)}`, () => {
+        const src = md([info.batchSize, info.inChannels, info.inHeight, info.inWidth], TAG_NHWC);
+        const dst = md([info.batchSize, info.outChannels, info.outHeight, info.outWidth], TAG_NHWC);
+        const desc = new Uint8Array(OP_DESC_BYTES);
+        check(
+          lib.dnnl_pooling_v2_forward_desc_init(desc, FORWARD_INFERENCE, POOLING_MAX, src, dst, ...poolGeometry(info)),
+          "pooling_v2_forward_desc_init",
+        );
+        return { desc, args: [[ARG_SRC, src], [ARG_DST, dst]] };
+      })!;
+      const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
+      return runSimple(backend, pool, [[ARG_SRC, x], [ARG_DST, out]], out, "max pooling");
+    },
+    globalAveragePool(backend, x, keepDims = false) {
+      if (x.shape.length !== 4) throw new DnnlError(`a global pool of a rank-${x.shape.length} tensor is not routed`);
+      const [n, h, w, c] = x.shape;
+      const pool = simpleOf(`gap:${x.shape}`, () => {
+        const src = md([n, c, h, w], TAG_NHWC);
+        const dst = md([n, c, 1, 1], TAG_NHWC);
+        const desc = new Uint8Array(OP_DESC_BYTES);
+        const g = [dims(1, 1), dims(h, w), dims(0, 0), dims(0, 0), dims(0, 0)] as const;
+        check(
+          lib.dnnl_pooling_v2_forward_desc_init(desc, FORWARD_INFERENCE, POOLING_AVG_EXCLUDE_PADDING, src, dst, ...g),
+          "pooling_v2_forward_desc_init",
+        );
+        return { desc, args: [[ARG_SRC, src], [ARG_DST, dst]] };
+      })!;
+      const out = backend.makeOutput(keepDims ? [n, 1, 1, c] : [n, c], "float32");
+      return runSimple(backend, pool, [[ARG_SRC, x], [ARG_DST, out]], out, "global average pooling");
+    },
+    matMul(backend, a, b, transposeA, transposeB) {
+      const ra = a.shape.length, rb = b.shape.length;
+      if (ra < 2 || rb < 2) return undefined;
+      const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+      const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+      const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+      const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+      const ba = a.shape.slice(0, -2), bb = b.shape.slice(0, -2);
+      const rank = Math.max(ba.length, bb.length) + 2;
+      if (k !== kb || m * n * k === 0 || rank > 12) return undefined; // TF.js's kernel says what is wrong, or fills
+      const pad = (d: number[]) => [...new Array(rank - 2 - d.length).fill(1), ...d];
+      const [pa, pb] = [pad(ba), pad(bb)];
+      const outer = pa.map((d, i) => Math.max(d, pb[i]));
+      if (pa.some((d, i) => d !== outer[i] && d !== 1) || pb.some((d, i) => d !== outer[i] && d !== 1)) {
+        return undefined;
+      }
+      // strides of a row-major tensor [...batch, rows, cols] read as [...batch, rows', cols']
+      const strided = (batch: number[], rows: number, cols: number, transposed: boolean) => {
+        const st = new Array(rank).fill(0);
+        let size = rows * cols;
+        for (let i = rank - 3; i >= 0; i--) {
+          st[i] = size;
+          size *= batch[i];
+        }
+        [st[rank - 2], st[rank - 1]] = transposed ? [1, rows] : [cols, 1];
+        return st;
+      };
+      const key = `mm:${a.shape}:${b.shape}:${transposeA}:${transposeB}`;
+      const mm = simpleOf(key, () => {
+        const src = mdStrided([...pa, m, k], strided(pa, m, k, transposeA));
+        const wei = mdStrided([...pb, k, n], strided(pb, k, n, transposeB));
+        const dst = mdStrided([...outer, m, n], strided(outer, m, n, false));
+        const desc = new Uint8Array(OP_DESC_BYTES);
+        check(lib.dnnl_matmul_desc_init(desc, src, wei, null, dst), "matmul_desc_init");
+        return { desc, args: [[ARG_SRC, src], [ARG_WEIGHTS, wei], [ARG_DST, dst]] };
+      }, true);
+      if (mm === undefined) return undefined;
+      const out = backend.makeOutput([...outer, m, n], "float32");
+      return runSimple(backend, mm, [[ARG_SRC, a], [ARG_WEIGHTS, b], [ARG_DST, out]], out, "matmul");
+    },
     maxPoolGrad(backend, dy, x, info) {
       const pool = poolOf(info);
       const out = backend.makeOutput(x.shape, "float32");

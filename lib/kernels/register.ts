@@ -127,6 +127,35 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
   if (dnnl !== undefined) {
+    swap("MaxPool", (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      if (activeDnnl === undefined || x.dtype !== "float32" || x.shape.length !== 4) return fallback("MaxPool", args);
+      const info = maxPoolGradInfo(x.shape, args.attrs);
+      if (!dnnlTakes(info)) return fallback("MaxPool", args);
+      return activeDnnl.maxPool(args.backend as unknown as WasmBackendLike, x, info);
+    });
+    swap("FusedBatchNorm", (args) => {
+      const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
+      const { varianceEpsilon } = args.attrs as unknown as { varianceEpsilon: number };
+      const c = x?.shape.at(-1);
+      const perChannel = (t: TensorInfo | undefined) =>
+        t !== undefined && t.dtype === "float32" && `${t.shape}` === `${c}`;
+      if (
+        activeDnnl === undefined || x === undefined || x.dtype !== "float32" || x.shape.length !== 4 ||
+        ![mean, variance, offset, scale].every(perChannel)
+      ) return fallback("FusedBatchNorm", args);
+      const stats = { mean: mean!, variance: variance!, gamma: scale!, beta: offset! };
+      return activeDnnl.batchNormInference(args.backend as unknown as WasmBackendLike, x, stats, varianceEpsilon);
+    });
+    swap("Mean", (args) => {
+      const { x } = args.inputs as { x: TensorInfo };
+      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+      const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => a < 0 ? a + x.shape.length : a).sort();
+      if (activeDnnl === undefined || x.dtype !== "float32" || x.shape.length !== 4 || `${axes}` !== "1,2") {
+        return fallback("Mean", args);
+      }
+      return activeDnnl.globalAveragePool(args.backend as unknown as WasmBackendLike, x, keepDims);
+    });
     swap("MaxPoolGrad", (args) => {
       const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
       const info = maxPoolGradInfo(input.shape, args.attrs);
@@ -193,8 +222,12 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
   swap("BatchMatMul", (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    if (active === undefined || a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
-    return batchMatMul(active, args.backend as unknown as WasmBackendLike, a, b, transposeA, transposeB);
+    if (a.dtype !== "float32" || b.dtype !== "float32") return fallback("BatchMatMul", args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const onDnnl = activeDnnl?.matMul(backend, a, b, transposeA, transposeB);
+    if (onDnnl !== undefined) return onDnnl;
+    if (active === undefined) return fallback("BatchMatMul", args);
+    return batchMatMul(active, backend, a, b, transposeA, transposeB);
   });
 }
 

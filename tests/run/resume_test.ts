@@ -94,8 +94,8 @@ Deno.test("kill -9 during training, then --resume: the same metrics as the unint
 
 Deno.test({
   name: "on oneDNN (ADADF_DNNL=on) too: kill -9 during training, then --resume gives the uninterrupted run's metrics",
-  // skipped loudly without libdnnl2, and under CI unless ADADF_TEST_DNNL=on (see dnnl_kernels_test.ts)
-  ignore: !dnnlWanted(),
+  // skipped loudly below without libdnnl2; required under CI (.ci/run installs it)
+  ignore: !dnnlInstalled() && Deno.env.get("CI") !== "true",
   fn: async () => {
     const env = { ADADF_DNNL: "on" };
     const ref = `${root}/dnnl-ref`, out = `${root}/dnnl-killed`;
@@ -112,12 +112,7 @@ Deno.test({
   },
 });
 
-function dnnlWanted(): boolean {
-  if (Deno.env.get("CI") === "true" && Deno.env.get("ADADF_TEST_DNNL") !== "on") {
-    console.warn("\n*** SKIPPED: resume on oneDNN is not tested under CI unless ADADF_TEST_DNNL=on (issue 15) ***\n");
-    return false;
-  }
-  if (Deno.env.get("CI") === "true") return true; // opted in: required, as .ci/run installs libdnnl2
+function dnnlInstalled(): boolean {
   for (const p of ["/usr/lib/x86_64-linux-gnu/libdnnl.so.2", "/usr/lib/aarch64-linux-gnu/libdnnl.so.2"]) {
     if (existsSync(p)) return true;
   }

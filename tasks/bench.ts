@@ -21,8 +21,9 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
   --threads T      wasm backend threads (XNNPACK pool, lib/kernels/wasm_threads.ts); default: the
                    number of logical CPUs, at most 4; 1 = the single-threaded build
-  --blas auto|off  wasm backend: run convolutions and matrix products on OpenBLAS where it is installed
-                   (auto, the default; lib/kernels/openblas.ts) or on XNNPACK alone (off); ADADF_BLAS=off
+  --blas auto|off  wasm backend: run convolutions, BatchNorm, pooling and matrix products on oneDNN and
+                   OpenBLAS where they are installed (auto, the default; lib/kernels/dnnl.ts, openblas.ts;
+                   ADADF_DNNL=off keeps oneDNN out) or on XNNPACK alone (off); ADADF_BLAS=off
                    does the same for every task
   --freeze-stem    train without the stem (conv1, bn1, layer1), as with pretrained weights
   --no-profile     skip the per-kernel profile of one training step

@@ -1,8 +1,8 @@
 /** `deno task eval`: accuracy, per-class accuracy and the confusion matrix of a trained model on a test split. */
 import { modelSourceFlags, parseFlags, ProgressBar, runTask, UsageError } from "./_cli.ts";
 import {
-  BACKENDS,
   type BackendName,
+  BACKENDS,
   ConfigError,
   type DataConfig,
   type DataLayer,

@@ -159,12 +159,14 @@ function useWasmKernels(threads: number, blas: "auto" | "off"): string {
   const d = loadDnnl({ threads });
   useNativeKernels(r.blas, d.dnnl);
   const plural = (n: number | undefined) => n === undefined ? "OpenMP's threads" : `${n} thread${n === 1 ? "" : "s"}`;
-  const onDnnl = d.dnnl === undefined ? "" : `; convolutions on oneDNN ${d.dnnl.version} (${plural(d.dnnl.threads)})`;
+  const onDnnl = d.dnnl === undefined
+    ? ""
+    : `; convolutions, BatchNorm, pooling and matrix products on oneDNN ${d.dnnl.version} (${plural(d.dnnl.threads)})`;
   const dnnlWhy = d.dnnl === undefined ? `; ${d.reason}` : "";
   return r.blas === undefined
     ? `${xnn}${onDnnl}; ${r.reason}${dnnlWhy}`
     : `${xnn}${onDnnl}; ${
-      d.dnnl === undefined ? "convolutions and matrix products" : "matrix products"
+      d.dnnl === undefined ? "convolutions and matrix products" : "what oneDNN does not take"
     } on OpenBLAS (${r.blas.corename}, ${plural(r.blas.threads)})${dnnlWhy}`;
 }
 

@@ -32,7 +32,6 @@ export function cropMean(a: Float32Array, crops: number, dim: number): Float32Ar
   return crops === 1 ? a : meanOverCrops(a, { crops, classes: dim });
 }
 
-
 /** What `evaluateTarget` returns: accuracies and per-image target-branch outputs. */
 export interface TargetEvaluation {
   accuracy: number;

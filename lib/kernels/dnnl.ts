@@ -1,7 +1,9 @@
 /**
- * oneDNN (the field's CPU library, what PyTorch's CPU convolutions run on) through Deno's FFI,
- * for the `wasm` backend's convolutions: forward, backward-data and backward-weights, reading
- * and writing the tensors in place in the WebAssembly heap.
+ * oneDNN (the field's CPU library, what PyTorch's CPU path runs on) through Deno's FFI, for the
+ * `wasm` backend's heavy ops, reading and writing the tensors in place in the WebAssembly heap:
+ * convolutions (forward, backward-data, backward-weights), BatchNorm (training, fused with the
+ * ReLU after it, and its backward; inference), max pooling (forward, backward), the global
+ * average pool and matrix products (register.ts routes TF.js's kernels here).
  *
  * Activations stay in TF.js's NHWC layout (`dnnl_nhwc`, which oneDNN's JIT convolutions take
  * directly); the filter is TF.js's [KH, KW, Cin, Cout] (`dnnl_hwio`). Each primitive is created
@@ -15,9 +17,10 @@
  * `OMP_NUM_THREADS` when set, else the count given to `loadDnnl` (the toolkit passes its wasm
  * thread count).
  *
- * The library is optional and, for now, opt-in: `ADADF_DNNL=on` (or auto, 1, true, yes) looks in
- * the usual places, `ADADF_DNNL=/path` names it; unset or `off` leaves the convolutions to
- * OpenBLAS and XNNPACK.
+ * The library is optional and on wherever it is installed: unset (or auto, on, 1, true, yes)
+ * looks in the usual places, `ADADF_DNNL=/path` names it, `ADADF_DNNL=off` (or 0, false, no)
+ * leaves everything to OpenBLAS and XNNPACK. It is kept loaded until the process ends
+ * (`RTLD_NODELETE`: see `pinInMemory`).
  * @module
  */
 import { heapPointer, offsetOf, type WasmBackendLike } from "./_wasm_heap.ts";
@@ -206,15 +209,14 @@ export function loadDnnl(options: { threads?: number } = {}): DnnlResult {
 function open(threads: number | undefined): DnnlResult {
   const setting = envGet("ADADF_DNNL");
   const word = setting?.toLowerCase();
-  if (word === undefined || word === "" || ["off", "0", "false", "no"].includes(word)) {
-    // opt-in until BatchNorm and pooling run there too and the speed is measured (issue: oneDNN)
-    return { dnnl: undefined, reason: "oneDNN convolutions are opt-in for now (ADADF_DNNL=on)" };
+  if (word !== undefined && ["off", "0", "false", "no"].includes(word)) {
+    return { dnnl: undefined, reason: `oneDNN is off (ADADF_DNNL=${setting})` };
   }
   if (typeof Deno.dlopen !== "function") return { dnnl: undefined, reason: "this Deno has no FFI (Deno.dlopen)" };
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return { dnnl: undefined, reason: "oneDNN needs --allow-ffi (the tasks run with -A)" };
   }
-  const named = !["auto", "on", "1", "true", "yes"].includes(word);
+  const named = word !== undefined && !["", "auto", "on", "1", "true", "yes"].includes(word);
   const candidates = named ? [setting!] : CANDIDATES[Deno.build.os] ?? [];
   let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined, path = "";
   const errors: string[] = [];
@@ -722,6 +724,11 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     simples.set(key, made);
     return made ?? undefined;
   };
+  /** The heap address of each tensor, by argument: call after every allocation (one can grow the heap). */
+  const addresses = (backend: WasmBackendLike, tensors: [number, tf.TensorInfo][]) => {
+    const offsets = tensors.map(([arg, t]) => [arg, offsetOf(backend, t)] as const);
+    return new Map(offsets.map(([arg, o]) => [arg, heapPointer(backend, o)]));
+  };
   /** Runs `s` on these tensors (by argument) and returns `out`. */
   const runSimple = (
     backend: WasmBackendLike,
@@ -730,9 +737,7 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     out: tf.TensorInfo,
     what: string,
   ) => {
-    // offsets first, then addresses (an allocation can grow the heap)
-    const offsets = tensors.map(([arg, t]) => [arg, offsetOf(backend, t)] as const);
-    runWith(s.prim, s.mems, new Map(offsets.map(([arg, o]) => [arg, heapPointer(backend, o)])), what);
+    runWith(s.prim, s.mems, addresses(backend, tensors), what);
     return out;
   };
   /** A plain row-major memory descriptor with these dimensions and strides (in elements). */
@@ -880,59 +885,38 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     batchNormTrain(backend, x, gamma, beta, epsilon, relu) {
       const bn = bnOf(x.shape, epsilon, relu);
       const c = x.shape[3];
-      const outs = [
-        backend.makeOutput(x.shape, "float32"),
-        backend.makeOutput([c], "float32"),
-        backend.makeOutput([c], "float32"),
-        ...(relu ? [backend.makeOutput([Math.ceil(bn.workspace / 4)], "int32")] : []),
+      const [y, mean, variance] = [x.shape, [c], [c]].map((shape) => backend.makeOutput(shape, "float32"));
+      const workspace = relu ? backend.makeOutput([Math.ceil(bn.workspace / 4)], "int32") : undefined;
+      const tensors: [number, tf.TensorInfo][] = [
+        [ARG_SRC, x],
+        [ARG_DST, y],
+        [ARG_SCALE, gamma],
+        [ARG_SHIFT, beta],
+        [ARG_MEAN, mean],
+        [ARG_VARIANCE, variance],
       ];
-      const offsets = [x, gamma, beta, ...outs].map((t) => offsetOf(backend, t));
-      const [xp, gp, bp, yp, meanp, varp, wsp] = offsets.map((o) => heapPointer(backend, o));
-      const at = new Map([
-        [ARG_SRC, xp],
-        [ARG_DST, yp],
-        [ARG_SCALE, gp],
-        [ARG_SHIFT, bp],
-        [ARG_MEAN, meanp],
-        [ARG_VARIANCE, varp],
-      ]);
-      if (relu) at.set(ARG_WORKSPACE, wsp);
-      runWith(bn.fwd, bn.fwdMems, at, "batch normalization forward");
-      return outs;
+      if (workspace !== undefined) tensors.push([ARG_WORKSPACE, workspace]);
+      runWith(bn.fwd, bn.fwdMems, addresses(backend, tensors), "batch normalization forward");
+      return workspace === undefined ? [y, mean, variance] : [y, mean, variance, workspace];
     },
     batchNormGrad(backend, saved, epsilon, relu) {
       const bn = bnOf(saved.x.shape, epsilon, relu);
       const c = saved.x.shape[3];
-      const outs = [
-        backend.makeOutput(saved.x.shape, "float32"),
-        backend.makeOutput([c], "float32"),
-        backend.makeOutput([c], "float32"),
+      const [dx, dgamma, dbeta] = [saved.x.shape, [c], [c]].map((shape) => backend.makeOutput(shape, "float32"));
+      const tensors: [number, tf.TensorInfo][] = [
+        [ARG_SRC, saved.x],
+        [ARG_DIFF_DST, saved.dy],
+        [ARG_DIFF_SRC, dx],
+        [ARG_SCALE, saved.gamma],
+        [ARG_SHIFT, saved.beta],
+        [ARG_MEAN, saved.mean],
+        [ARG_VARIANCE, saved.variance],
+        [ARG_DIFF_SCALE, dgamma],
+        [ARG_DIFF_SHIFT, dbeta],
       ];
-      const ins = [
-        saved.dy,
-        saved.x,
-        saved.mean,
-        saved.variance,
-        saved.gamma,
-        saved.beta,
-        ...(relu ? [saved.workspace!] : []),
-      ];
-      const offsets = [...outs, ...ins].map((t) => offsetOf(backend, t));
-      const [dxp, dgp, dbp, dyp, xp, meanp, varp, gp, bp, wsp] = offsets.map((o) => heapPointer(backend, o));
-      const at = new Map([
-        [ARG_SRC, xp],
-        [ARG_DIFF_DST, dyp],
-        [ARG_DIFF_SRC, dxp],
-        [ARG_SCALE, gp],
-        [ARG_SHIFT, bp],
-        [ARG_MEAN, meanp],
-        [ARG_VARIANCE, varp],
-        [ARG_DIFF_SCALE, dgp],
-        [ARG_DIFF_SHIFT, dbp],
-      ]);
-      if (relu) at.set(ARG_WORKSPACE, wsp);
-      runWith(bn.bwd, bn.bwdMems, at, "batch normalization backward");
-      return outs;
+      if (relu) tensors.push([ARG_WORKSPACE, saved.workspace!]);
+      runWith(bn.bwd, bn.bwdMems, addresses(backend, tensors), "batch normalization backward");
+      return [dx, dgamma, dbeta];
     },
     conv2d(backend, x, filter, info) {
       const conv = convOf("fwd", info);

@@ -24,15 +24,16 @@
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
- * import { loadOpenBlas, registerWasmKernels, useNativeKernels } from "./mod.ts";
+ * import { loadDnnl, loadOpenBlas, registerWasmKernels, useNativeKernels } from "./mod.ts";
  * // the backend's .wasm files, which `deno install` puts under node_modules
  * setWasmPaths(new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url).href);
  * tf.env().set("PROD", true); // no "install tfjs-node" banner
  * registerWasmKernels();
  * await tf.setBackend("wasm");
- * // optional: convolutions and matrix products on OpenBLAS where the library (and --allow-ffi) is there
+ * // optional: native kernels where the libraries (and --allow-ffi) are there: oneDNN first, then OpenBLAS
  * const openblas = loadOpenBlas();
- * useNativeKernels(openblas.blas);
+ * const onednn = loadDnnl({ threads: 2 });
+ * useNativeKernels(openblas.blas, onednn.dnnl);
  *
  * const x = tf.randomNormal([2, 9, 9, 3], 0, 1, "float32", 1) as tf.Tensor4D; // [N, H, W, Cin]
  * const w = tf.randomNormal([3, 3, 3, 4], 0, 1, "float32", 2) as tf.Tensor4D; // [KH, KW, Cin, Cout]
@@ -47,10 +48,12 @@
  *
  * @module
  */
-export { ADAM_UPDATE_KERNEL } from "./adam.ts";
+export { ADAM_UPDATE_KERNEL, adamSimdReady, useAdamSimd } from "./adam.ts";
 export {
   BN_GRAD_KERNEL,
   BN_TRAIN_KERNEL,
+  DNNL_BN_GRAD_KERNEL,
+  DNNL_BN_TRAIN_KERNEL,
   FUSED_BN_MAX_CHANNELS,
   FUSED_BN_MAX_SIZE,
   fusedBatchNorm,

@@ -48,7 +48,5 @@ export function averageAttentionValues(
   if (wAux.length !== wTar.length) {
     throw new RangeError(`wAux has ${wAux.length} values, wTar ${wTar.length}: expected equal`);
   }
-  return wAux instanceof Float32Array
-    ? wAux.map((v, i) => (v + wTar[i]) / 2)
-    : wAux.map((v, i) => (v + wTar[i]) / 2);
+  return wAux instanceof Float32Array ? wAux.map((v, i) => (v + wTar[i]) / 2) : wAux.map((v, i) => (v + wTar[i]) / 2);
 }

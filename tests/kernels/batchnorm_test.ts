@@ -4,7 +4,9 @@ import { initBackend } from "../../lib/backend/backend.ts";
 import { BN_TRAIN_KERNEL, fusedBatchNorm } from "../../lib/kernels/batchnorm.ts";
 import { batchNorm, type BnRecorder, DEFAULT_LAYER_KERNELS, type LayerKernels } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import { maxRelError } from "./_compare.ts";
+import { maxRelError, withoutDnnl } from "./_compare.ts";
+
+withoutDnnl(); // these test the kernels oneDNN would take over where it is installed
 
 /** Training-mode BatchNorm (+ ReLU): output, recorded statistics and the three gradients. */
 async function run(backend: "cpu" | "wasm", form: "ops" | "fused", shape: number[], relu: boolean) {

@@ -4,7 +4,9 @@ import { initBackend } from "../../lib/backend/backend.ts";
 import { coretypeFromCpuFlags, loadOpenBlas, nativeKernelsBlas, setBlockFloats } from "../../lib/kernels/mod.ts";
 import { maxPool } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import { maxRelError } from "./_compare.ts";
+import { maxRelError, withoutDnnl } from "./_compare.ts";
+
+withoutDnnl(); // these test the kernels oneDNN would take over where it is installed
 
 const CI = Deno.env.get("CI") === "true";
 const blas = loadOpenBlas();

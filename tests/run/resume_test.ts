@@ -101,7 +101,7 @@ Deno.test({
     const ref = `${root}/dnnl-ref`, out = `${root}/dnnl-killed`;
     const r0 = await finish(spawn([...TINY, "--out", ref], env));
     assert.equal(r0.code, 0, r0.stderr);
-    assert.match(JSON.parse(readFileSync(`${ref}/config.json`, "utf8")).backendReason, /convolutions on oneDNN 2\./);
+    assert.match(JSON.parse(readFileSync(`${ref}/config.json`, "utf8")).backendReason, /matrix products on oneDNN 2\./);
     const child = spawn([...TINY, "--out", out], env);
     await waitFor(`${out}/checkpoints/epoch-0002.safetensors`, child);
     child.kill("SIGKILL");

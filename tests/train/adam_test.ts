@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
 import { adam } from "../../lib/train/adam.ts";
+import { adamSimdReady, useAdamSimd } from "../../lib/kernels/mod.ts";
 import { Prng } from "../../lib/util/prng.ts";
 
 /** Four Adam steps on two variables with fixed gradients; returns the values and the optimizer's weights. */
@@ -39,16 +40,24 @@ function close(a: number[], b: number[], tol: number) {
   }
 }
 
-Deno.test("adam() on wasm (fused kernel) gives TF.js Adam's values, moments and state, and leaks nothing", async () => {
-  await initBackend("wasm");
-  const ref = await run(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
-  const got = await run(() => adam(0.01));
-  close(got.a, ref.a, 1e-6);
-  close(got.b, ref.b, 1e-6);
-  assert.deepEqual(got.names, ref.names);
-  got.moments.forEach((m, i) => close(m, ref.moments[i], 1e-6));
-  assert.equal(got.created, ref.created);
-});
+for (const simd of [true, false]) {
+  Deno.test(`adam() on wasm (fused kernel, ${simd ? "SIMD" : "JavaScript"} loop) gives TF.js Adam's values, moments and state, and leaks nothing`, async () => {
+    await initBackend("wasm");
+    useAdamSimd(simd);
+    try {
+      assert.equal(adamSimdReady(tf.backend()), simd, "the loop asked for runs");
+      const ref = await run(() => tf.train.adam(0.01, 0.9, 0.999, 1e-8));
+      const got = await run(() => adam(0.01));
+      close(got.a, ref.a, 1e-6);
+      close(got.b, ref.b, 1e-6);
+      assert.deepEqual(got.names, ref.names);
+      got.moments.forEach((m, i) => close(m, ref.moments[i], 1e-6));
+      assert.equal(got.created, ref.created);
+    } finally {
+      useAdamSimd(true);
+    }
+  });
+}
 
 Deno.test("adam() falls back to TF.js's update where the backend has no fused kernel (cpu)", async () => {
   await initBackend("cpu");

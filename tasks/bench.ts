@@ -19,8 +19,9 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --batch-size B   default 64
   --width W        network width (default 64 = torchvision's ResNet-18; the SynthFER default run uses 16)
   --steps N        timed steps per measurement after one warm-up step (default 3); the median is reported
-  --threads T      wasm backend threads (XNNPACK pool, lib/kernels/wasm_threads.ts); default: the
-                   number of logical CPUs, at most 4; 1 = the single-threaded build
+  --threads T      wasm backend threads: XNNPACK's pool (lib/kernels/wasm_threads.ts; default: the
+                   logical CPUs, at most 4; 1 = the single-threaded build) and oneDNN's and OpenBLAS's
+                   (default: every logical CPU)
   --blas auto|off  wasm backend: run convolutions, BatchNorm, pooling and matrix products on oneDNN and
                    OpenBLAS where they are installed (auto, the default; lib/kernels/dnnl.ts, openblas.ts;
                    ADADF_DNNL=off keeps oneDNN out) or on XNNPACK alone (off); ADADF_BLAS=off
@@ -29,7 +30,7 @@ Usage: deno task bench [--backend auto|tensorflow|webgpu|wasm|cpu] [--image-size
   --no-profile     skip the per-kernel profile of one training step
   --no-pipeline    skip the data pipeline's images/s (JPEG decode + augment, and augment from the cache)
   --no-faces       skip face detection + alignment of a 1920x1280 photo (photos/s; lib/faces/)
-  --json           print {"backend", "threads", "blas", "results": [{kind, imageSize, batchSize, imagesPerSecond,
+  --json           print {"backend", "threads", "blas", "dnnl", "results": [{kind, imageSize, batchSize, imagesPerSecond,
                    peakRssMiB}], "kernels", "pipeline": [{kind, imageSize, imagesPerSecond, ratio, ...}],
                    "faces": {width, height, faces, photosPerSecond, secondsPerPhoto, detectSeconds}}`;
 
@@ -78,11 +79,13 @@ async function main(args: string[]) {
   const { initBackend } = await import("../lib/backend/backend.ts");
   const { benchmark } = await import("../lib/bench/bench.ts");
   const choice = await initBackend(backend as typeof BACKENDS[number], { wasmThreads: threads, blas });
-  const { nativeKernelsBlas } = await import("../lib/kernels/mod.ts");
+  const { nativeKernelsBlas, nativeKernelsDnnl } = await import("../lib/kernels/mod.ts");
   const openblas = choice.backend === "wasm" ? nativeKernelsBlas() : undefined;
   const blasUsed = openblas === undefined
     ? null
     : { corename: openblas.corename, threads: openblas.threads, config: openblas.config };
+  const onednn = choice.backend === "wasm" ? nativeKernelsDnnl() : undefined;
+  const dnnlUsed = onednn === undefined ? null : { version: onednn.version, threads: onednn.threads ?? null };
   const threadsUsed = choice.backend === "wasm" ? threads : undefined;
   const log = v.json ? () => {} : (m: string) => console.error(m);
   log(`backend: ${choice.backend} (${choice.reason})${threadsUsed ? `, ${threadsUsed} thread(s)` : ""}`);
@@ -116,7 +119,15 @@ async function main(args: string[]) {
   }
   if (v.json) {
     console.log(
-      JSON.stringify({ backend: choice.backend, threads: threadsUsed, blas: blasUsed, ...report, pipeline, faces }),
+      JSON.stringify({
+        backend: choice.backend,
+        threads: threadsUsed,
+        blas: blasUsed,
+        dnnl: dnnlUsed,
+        ...report,
+        pipeline,
+        faces,
+      }),
     );
   } else {
     printTable(report, sizes, pipeline);

@@ -122,6 +122,15 @@ async function tryTensorflow(): Promise<string | undefined> {
 export const DEFAULT_WASM_THREADS: number = wasmThreadsFromEnv() ??
   Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
 
+/**
+ * Threads of the native libraries' pools (oneDNN's OpenMP, OpenBLAS's): the count asked for
+ * (`wasmThreads`, `--threads`, `ADADF_WASM_THREADS`), else every logical CPU, as OpenMP and
+ * OpenBLAS take by default (XNNPACK's pool stops at 4 by default; the heavy ops run natively).
+ */
+function nativeThreadsFor(asked: number | undefined): number {
+  return asked ?? wasmThreadsFromEnv() ?? Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
 function wasmThreadsFromEnv(): number | undefined {
   let raw: string | undefined;
   try {
@@ -149,14 +158,14 @@ export function shutdownBackend(): void {
  * Puts the `wasm` backend's convolutions and matrix products on OpenBLAS where it loads (or back
  * on XNNPACK with `off`); returns how the backend runs, for the reason line.
  */
-function useWasmKernels(threads: number, blas: "auto" | "off"): string {
+function useWasmKernels(threads: number, nativeThreads: number, blas: "auto" | "off"): string {
   const xnn = `XNNPACK, SIMD, ${threads} thread${threads === 1 ? "" : "s"}`;
   if (blas === "off") {
     useNativeKernels(undefined);
     return `${xnn}; OpenBLAS off`;
   }
-  const r = loadOpenBlas();
-  const d = loadDnnl({ threads });
+  const r = loadOpenBlas({ threads: nativeThreads });
+  const d = loadDnnl({ threads: nativeThreads });
   useNativeKernels(r.blas, d.dnnl);
   const plural = (n: number | undefined) => n === undefined ? "OpenMP's threads" : `${n} thread${n === 1 ? "" : "s"}`;
   const onDnnl = d.dnnl === undefined
@@ -340,7 +349,7 @@ export async function initBackend(
               : probe
               ? "there is no WebGPU adapter"
               : "there is no GPU device node (/dev/dri/renderD*, /dev/nvidia*)"
-          }, so wasm (${useWasmKernels(n, blas)})`,
+          }, so wasm (${useWasmKernels(n, nativeThreadsFor(options.wasmThreads), blas)})`,
         };
       }
       break;
@@ -360,7 +369,11 @@ export async function initBackend(
       break;
     case "wasm": {
       const n = await initWasm(threadsWanted);
-      choice = { requested, backend: "wasm", reason: `requested (${useWasmKernels(n, blas)})` };
+      choice = {
+        requested,
+        backend: "wasm",
+        reason: `requested (${useWasmKernels(n, nativeThreadsFor(options.wasmThreads), blas)})`,
+      };
       break;
     }
     case "cpu":

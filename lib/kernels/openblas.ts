@@ -41,6 +41,7 @@ const SYMBOLS = {
     result: "void",
   },
   openblas_get_num_threads: { parameters: [], result: "i32" },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
   openblas_get_corename: { parameters: [], result: "pointer" },
   openblas_get_config: { parameters: [], result: "pointer" },
 } as const;
@@ -53,8 +54,10 @@ export interface OpenBlas {
   corename: string;
   /** OpenBLAS's version and build line */
   config: string;
-  /** OpenBLAS's own threads (`OPENBLAS_NUM_THREADS`, else every core) */
+  /** OpenBLAS's threads (`loadOpenBlas`'s `threads`, else `OPENBLAS_NUM_THREADS`, else every core) */
   threads: number;
+  /** Resizes OpenBLAS's pool (`openblas_set_num_threads`). */
+  setThreads(n: number): void;
   /**
    * Row-major `C = alpha * op(A) . op(B) + beta * C`; A is M x K after op, B is K x N, C is M x N.
    * Pointers are raw addresses (wasm heap or JavaScript buffers).
@@ -116,11 +119,16 @@ let loaded: OpenBlasResult | undefined;
 
 /**
  * Opens OpenBLAS once per process (later calls return the first answer). Never throws: a
- * missing library or permission comes back as `reason`.
+ * missing library or permission comes back as `reason`. `threads` sizes its pool unless
+ * `OPENBLAS_NUM_THREADS` is set (then OpenBLAS's own default, every core, or that variable).
  */
-export function loadOpenBlas(): OpenBlasResult {
+export function loadOpenBlas(options: { threads?: number } = {}): OpenBlasResult {
   if (loaded !== undefined) return loaded;
   loaded = open();
+  const blas = loaded.blas;
+  if (blas !== undefined && options.threads !== undefined && envGet("OPENBLAS_NUM_THREADS") === undefined) {
+    blas.setThreads(options.threads);
+  }
   return loaded;
 }
 
@@ -184,6 +192,10 @@ function openFrom(setting: string | undefined): OpenBlasResult {
         corename: str(s.openblas_get_corename()),
         config: str(s.openblas_get_config()),
         threads: s.openblas_get_num_threads(),
+        setThreads(n: number) {
+          s.openblas_set_num_threads(n);
+          this.threads = s.openblas_get_num_threads();
+        },
         sgemm: (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) =>
           s.cblas_sgemm(
             ROW_MAJOR,

@@ -26,11 +26,22 @@ Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and
     "8",
     "--steps",
     "1",
+    "--threads",
+    "1",
     "--json",
   );
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.equal(j.backend, "wasm");
+  assert.equal(j.threads, 1);
+  // --threads reaches the native libraries' pools too; oneDNN is installed here and under CI
+  if (j.dnnl === null) {
+    assert.notEqual(Deno.env.get("CI"), "true", "oneDNN must be in use under CI");
+    console.warn("*** oneDNN not found: the bench ran without it ***");
+  } else {
+    assert.deepEqual(j.dnnl.threads, 1, JSON.stringify(j.dnnl));
+  }
+  if (j.blas !== null) assert.equal(j.blas.threads, 1, JSON.stringify(j.blas));
   // OpenBLAS is found here and under CI (.ci/run installs it); null where it is not installed
   if (j.blas === null) {
     assert.notEqual(Deno.env.get("CI"), "true", "OpenBLAS must be in use under CI");

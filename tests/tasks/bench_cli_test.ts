@@ -60,10 +60,22 @@ Deno.test("deno task bench --json prints CLI.md's shape with positive speeds and
     assert.ok(x.imagesPerSecond > 0 && x.peakRssMiB > 0);
   }
   assert.ok(j.kernels.length > 0 && j.kernels.length <= 10);
-  assert.ok(
-    j.kernels.some((k: { name: string }) => k.name === "Conv2DBackpropFilter"),
-    "our wasm kernel is in the profile",
-  );
+  // the project's kernels (which of them are costliest depends on the libraries: with oneDNN a
+  // tiny net's convolution gradients can drop out of the top ten)
+  const ours = [
+    "Conv2D",
+    "Conv2DBackpropFilter",
+    "Conv2DBackpropInput",
+    "AdadfAdamUpdate",
+    "AdadfBatchNormTrain",
+    "AdadfBatchNormGrad",
+    "AdadfDnnlBatchNormTrain",
+    "AdadfDnnlBatchNormGrad",
+    "MaxPoolGrad",
+    "BatchMatMul",
+  ];
+  const names = j.kernels.map((k: { name: string }) => k.name);
+  assert.ok(names.some((n: string) => ours.includes(n)), `none of our wasm kernels in the profile: ${names}`);
   // the data pipeline beside the training step: cold (JPEG decode + augment) and cached, per size
   assert.deepEqual(j.pipeline.map((p: { kind: string; imageSize: number }) => `${p.kind}@${p.imageSize}`), [
     "pipeline-cold@32",

@@ -10,7 +10,7 @@
  * | `@adadf/toolkit/config` | `TrainConfig`, presets, the flag table |
  * | `@adadf/toolkit/data` | SynthFER, the six real data set readers, augmentation, batching, label noise |
  * | `@adadf/toolkit/model` | `AdaDfNet`, layers, PyTorch weights in and out |
- * | `@adadf/toolkit/kernels` | faster TF.js kernels: wasm, OpenBLAS through FFI, webgpu (knows nothing of Ada-DF) |
+ * | `@adadf/toolkit/kernels` | faster TF.js kernels: wasm, oneDNN and OpenBLAS through FFI, webgpu (knows nothing of Ada-DF) |
  * | `@adadf/toolkit/train` | the training step and the epoch loop (no I/O) |
  * | `@adadf/toolkit/run` | run folders: training into one, resuming, records, checkpoints, cached runs |
  * | `@adadf/toolkit/infer` | trained models, evaluation, prediction |

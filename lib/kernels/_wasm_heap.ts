@@ -3,7 +3,14 @@ import type * as tf from "@tensorflow/tfjs";
 
 /** What the project's kernels need of TF.js's `BackendWasm`. */
 export interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array; HEAPF32: Float32Array; wasmMemory?: WebAssembly.Memory };
+  wasm: {
+    HEAPU8: Uint8Array;
+    HEAPF32: Float32Array;
+    /** the threaded build's (shared) memory */
+    wasmMemory?: WebAssembly.Memory;
+    /** the module's exports; the single-threaded build's memory is `asm.memory` */
+    asm?: { memory?: WebAssembly.Memory };
+  };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }

@@ -46,7 +46,7 @@ export function adamSimdReady(backend: unknown): boolean {
 
 /** The SIMD loop instantiated over this backend's heap, or undefined. */
 function simdAdam(backend: WasmBackendLike): SimdAdam | undefined {
-  const memory = backend.wasm.wasmMemory;
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
   if (!simdOn || memory === undefined) return undefined;
   let f = simdModules.get(memory);
   if (f === undefined) {

@@ -66,3 +66,20 @@ Deno.test("adam() falls back to TF.js's update where the backend has no fused ke
   assert.deepEqual(got.a, ref.a);
   assert.deepEqual(got.b, ref.b);
 });
+
+Deno.test({
+  name: "adam()'s SIMD loop also runs on the single-threaded wasm build (its heap is not shared), with the same values",
+  // the thread count is fixed per process: the SIMD test above again, in a child on one thread
+  ignore: Deno.env.get("ADADF_WASM_THREADS") === "1",
+  fn: async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", "--filter", "/SIMD loop/", new URL(import.meta.url).pathname],
+      env: { ADADF_WASM_THREADS: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text.slice(-3000));
+    assert.match(text.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| 1 passed/);
+  },
+});

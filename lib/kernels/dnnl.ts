@@ -8,14 +8,15 @@
  * Activations stay in TF.js's NHWC layout (`dnnl_nhwc`, which oneDNN's JIT convolutions take
  * directly); the filter is TF.js's [KH, KW, Cin, Cout] (`dnnl_hwio`). Each primitive is created
  * with the weights' format left to oneDNN (`any`: a blocked layout its JIT kernels want), so a
- * small reorder of the weights runs per call, never one of the activations. Primitives, their
- * memory objects and the reordered weights' buffers are created once per shape and kept.
+ * small reorder of the weights runs once per filter tensor (each step in training, once in
+ * inference), never one of the activations. Primitives, their memory objects and the reordered
+ * weights' buffers are created once per shape and kept.
  *
  * The C API is oneDNN 2.x's (Debian 12's `libdnnl2` 2.6; the `*_desc_init` functions, gone in
  * 3.x): the struct sizes and enum values below are read off its `dnnl_types.h`, and a library
  * of another major version is refused with a reason. Threads: oneDNN's OpenMP pool takes
- * `OMP_NUM_THREADS` when set, else the count given to `loadDnnl` (the toolkit passes its wasm
- * thread count).
+ * `OMP_NUM_THREADS` when set, else the count given to `loadDnnl` (the toolkit passes the count
+ * asked for with `--threads`, else every logical CPU).
  *
  * The library is optional and on wherever it is installed: unset (or auto, on, 1, true, yes)
  * looks in the usual places, `ADADF_DNNL=/path` names it, `ADADF_DNNL=off` (or 0, false, no)
@@ -155,11 +156,11 @@ export interface Dnnl {
     x: tf.TensorInfo,
     stats: { mean: tf.TensorInfo; variance: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo },
     epsilon: number,
-  ): tf.TensorInfo;
+  ): tf.TensorInfo | undefined;
   /** Max pool forward (TF.js's `MaxPool`): y [N, OH, OW, C] of x [N, H, W, C]. */
-  maxPool(backend: WasmBackendLike, x: tf.TensorInfo, info: PoolInfo): tf.TensorInfo;
+  maxPool(backend: WasmBackendLike, x: tf.TensorInfo, info: PoolInfo): tf.TensorInfo | undefined;
   /** The mean over H and W of x [N, H, W, C] (an average pool over the whole map): [N, C] ([N, 1, 1, C] with keepDims). */
-  globalAveragePool(backend: WasmBackendLike, x: tf.TensorInfo, keepDims?: boolean): tf.TensorInfo;
+  globalAveragePool(backend: WasmBackendLike, x: tf.TensorInfo, keepDims?: boolean): tf.TensorInfo | undefined;
   /**
    * [..., M, K] . [..., K, N] (TF.js's `BatchMatMul`; batch dimensions broadcast), or undefined
    * where oneDNN's matmul does not take the shapes.
@@ -774,7 +775,8 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
         const args: [number, Uint8Array][] = [[ARG_SRC, data], [ARG_DST, data]];
         for (const arg of [ARG_MEAN, ARG_VARIANCE, ARG_SCALE, ARG_SHIFT]) args.push([arg, stat]);
         return { desc, args };
-      })!;
+      }, true);
+      if (bn === undefined) return undefined; // oneDNN refused it: the caller falls back
       const out = backend.makeOutput(x.shape, "float32");
       return runSimple(
         backend,
@@ -801,7 +803,8 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
           "pooling_v2_forward_desc_init",
         );
         return { desc, args: [[ARG_SRC, src], [ARG_DST, dst]] };
-      })!;
+      }, true);
+      if (pool === undefined) return undefined; // oneDNN refused it: the caller falls back
       const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
       return runSimple(backend, pool, [[ARG_SRC, x], [ARG_DST, out]], out, "max pooling");
     },
@@ -818,7 +821,8 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
           "pooling_v2_forward_desc_init",
         );
         return { desc, args: [[ARG_SRC, src], [ARG_DST, dst]] };
-      })!;
+      }, true);
+      if (pool === undefined) return undefined; // oneDNN refused it: the caller falls back
       const out = backend.makeOutput(keepDims ? [n, 1, 1, c] : [n, c], "float32");
       return runSimple(backend, pool, [[ARG_SRC, x], [ARG_DST, out]], out, "global average pooling");
     },

@@ -3,9 +3,11 @@
  * - `registerWasmKernels()`: the `wasm` backend's convolution gradients (conv2d_xnnpack.ts),
  *   `MaxPoolGrad` (maxpool.ts), `Identity` (identity.ts), the fused Adam update (adam.ts) and
  *   the fused BatchNorm kernels (batchnorm.ts). Call before `tf.setBackend("wasm")` or after.
- * - `useNativeKernels(blas)`: the `wasm` backend's `Conv2D`, its two gradients and `BatchMatMul`
- *   on OpenBLAS (conv2d_blas.ts, matmul.ts; `loadOpenBlas()` from openblas.ts), or back with
- *   `undefined`.
+ * - `useNativeKernels(blas, dnnl)`: the `wasm` backend's heavy kernels on native libraries: on
+ *   oneDNN (`loadDnnl()`, dnnl.ts) `Conv2D` and its two gradients, the fused training BatchNorm,
+ *   `FusedBatchNorm`, `MaxPool`, `MaxPoolGrad`, `Mean` over H and W and `BatchMatMul`; on OpenBLAS
+ *   (`loadOpenBlas()`, conv2d_blas.ts, matmul.ts) the convolutions and products oneDNN does not
+ *   take (or all of them without oneDNN); both undefined: back to the wasm kernels.
  * - `useFastWebgpuKernels()`: the `webgpu` backend's convolutions, their gradients and `BatchMatMul`
  *   as implicit GEMMs in WGSL (webgpu_conv.ts, webgpu_matmul.ts) and its fused BatchNorm kernels
  *   (webgpu_batchnorm.ts).
@@ -95,15 +97,16 @@ export function nativeKernelsBlas(): OpenBlas | undefined {
   return active;
 }
 
-/** The oneDNN in use by the `wasm` backend's convolutions, if any. */
+/** The oneDNN in use by the `wasm` backend's kernels, if any. */
 export function nativeKernelsDnnl(): Dnnl | undefined {
   return activeDnnl;
 }
 
 /**
- * Routes the `wasm` backend's `Conv2D`, `Conv2DBackpropFilter` and `BatchMatMul` through
- * `blas` (undefined: back to the kernels registered before). Registers `registerWasmKernels`'s
- * first, so that they are what the fallbacks restore.
+ * Routes the `wasm` backend's heavy kernels through `dnnl` where it takes them, else `blas`
+ * (`Conv2D`, its gradients, `BatchMatMul`); with `dnnl` also the BatchNorm kernels, `MaxPool`,
+ * `MaxPoolGrad` and `Mean` over H and W. Both undefined: back to the kernels registered before.
+ * Registers `registerWasmKernels`'s first, so that they are what the fallbacks restore.
  */
 export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void {
   if (blas === undefined && dnnl === undefined) {
@@ -132,7 +135,7 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
       if (activeDnnl === undefined || x.dtype !== "float32" || x.shape.length !== 4) return fallback("MaxPool", args);
       const info = maxPoolGradInfo(x.shape, args.attrs);
       if (!dnnlTakes(info)) return fallback("MaxPool", args);
-      return activeDnnl.maxPool(args.backend as unknown as WasmBackendLike, x, info);
+      return activeDnnl.maxPool(args.backend as unknown as WasmBackendLike, x, info) ?? fallback("MaxPool", args);
     });
     swap("FusedBatchNorm", (args) => {
       const { x, mean, variance, offset, scale } = args.inputs as Record<string, TensorInfo | undefined>;
@@ -145,7 +148,8 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
         ![mean, variance, offset, scale].every(perChannel)
       ) return fallback("FusedBatchNorm", args);
       const stats = { mean: mean!, variance: variance!, gamma: scale!, beta: offset! };
-      return activeDnnl.batchNormInference(args.backend as unknown as WasmBackendLike, x, stats, varianceEpsilon);
+      return activeDnnl.batchNormInference(args.backend as unknown as WasmBackendLike, x, stats, varianceEpsilon) ??
+        fallback("FusedBatchNorm", args);
     });
     swap("Mean", (args) => {
       const { x } = args.inputs as { x: TensorInfo };
@@ -154,7 +158,8 @@ export function useNativeKernels(blas: OpenBlas | undefined, dnnl?: Dnnl): void 
       if (activeDnnl === undefined || x.dtype !== "float32" || x.shape.length !== 4 || `${axes}` !== "1,2") {
         return fallback("Mean", args);
       }
-      return activeDnnl.globalAveragePool(args.backend as unknown as WasmBackendLike, x, keepDims);
+      return activeDnnl.globalAveragePool(args.backend as unknown as WasmBackendLike, x, keepDims) ??
+        fallback("Mean", args);
     });
     swap("MaxPoolGrad", (args) => {
       const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };

@@ -15,7 +15,7 @@ const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGl
 if (inWorker) {
   const post = (m: unknown) => (globalThis as unknown as { postMessage(m: unknown): void }).postMessage(m);
   Deno.env.set("ADADF_DNNL", "on");
-  await initBackend("wasm", { wasmThreads: 1 });
+  await initBackend("wasm", { wasmThreads: 2 }); // two: OpenMP starts a pool thread
   const y = tf.conv2d(tf.ones([8, 16, 16, 32]) as tf.Tensor4D, tf.ones([3, 3, 32, 32]) as tf.Tensor4D, 1, 1);
   const value = (await y.data())[0];
   post({ dnnl: nativeKernelsDnnl() !== undefined, value });

@@ -116,7 +116,11 @@ function dnnlInstalled(): boolean {
   for (const p of ["/usr/lib/x86_64-linux-gnu/libdnnl.so.2", "/usr/lib/aarch64-linux-gnu/libdnnl.so.2"]) {
     if (existsSync(p)) return true;
   }
-  console.warn("\n*** SKIPPED: resume on oneDNN is not tested: libdnnl2 is not installed ***\n");
+  console.warn(
+    Deno.env.get("CI") === "true"
+      ? "\n*** libdnnl2 is not installed: the oneDNN resume test runs and fails (required under CI) ***\n"
+      : "\n*** SKIPPED: resume on oneDNN is not tested: libdnnl2 is not installed ***\n",
+  );
   return false;
 }
 

@@ -925,18 +925,13 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
     conv2d(backend, x, filter, info) {
       const conv = convOf("fwd", info);
       const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], "float32");
-      const [xAt, wAt, yAt] = [x, filter, out].map((t) => offsetOf(backend, t));
-      // addresses only after every allocation and lookup (either can grow the heap)
-      const p = (o: number) => heapPointer(backend, o);
-      run(conv, new Map([[ARG_SRC, p(xAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DST, p(yAt)]]), filter.dataId);
+      run(conv, addresses(backend, [[ARG_SRC, x], [ARG_WEIGHTS, filter], [ARG_DST, out]]), filter.dataId);
       return out;
     },
     conv2dInputGrad(backend, dy, filter, info) {
       const conv = convOf("bwd_data", info);
       const out = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], "float32");
-      const [dyAt, wAt, dxAt] = [dy, filter, out].map((t) => offsetOf(backend, t));
-      const p = (o: number) => heapPointer(backend, o);
-      run(conv, new Map([[ARG_DIFF_DST, p(dyAt)], [ARG_WEIGHTS, p(wAt)], [ARG_DIFF_SRC, p(dxAt)]]), filter.dataId);
+      run(conv, addresses(backend, [[ARG_DIFF_DST, dy], [ARG_WEIGHTS, filter], [ARG_DIFF_SRC, out]]), filter.dataId);
       return out;
     },
     conv2dFilterGrad(backend, x, dy, info) {
@@ -945,9 +940,7 @@ function makeDnnl(lib: Lib, path: string, version: string, threads: number | und
         [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
         "float32",
       );
-      const [xAt, dyAt, dwAt] = [x, dy, out].map((t) => offsetOf(backend, t));
-      const p = (o: number) => heapPointer(backend, o);
-      run(conv, new Map([[ARG_SRC, p(xAt)], [ARG_DIFF_DST, p(dyAt)], [ARG_DIFF_WEIGHTS, p(dwAt)]]));
+      run(conv, addresses(backend, [[ARG_SRC, x], [ARG_DIFF_DST, dy], [ARG_DIFF_WEIGHTS, out]]));
       return out;
     },
     implementations: () => new Map(impls),

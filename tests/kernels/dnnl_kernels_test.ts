@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { initBackend } from "../../lib/backend/backend.ts";
-import { fusedBatchNorm, loadDnnl, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
+import { fusedBatchNorm, nativeKernelsDnnl } from "../../lib/kernels/mod.ts";
 import { DNNL_BN_TRAIN_KERNEL } from "../../lib/kernels/batchnorm.ts";
 import {
   batchNorm,
@@ -20,16 +20,12 @@ import {
   maxPool,
 } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import { maxRelError } from "./_compare.ts";
+import { loadDnnlAs, matMulByLoops, maxRelError } from "./_compare.ts";
 
 // Required under CI (.ci/run installs libdnnl2: a missing library fails there); elsewhere the
 // file is skipped loudly without it.
 const CI = Deno.env.get("CI") === "true";
-const setting = Deno.env.get("ADADF_DNNL");
-Deno.env.set("ADADF_DNNL", "on"); // this file tests it on, whatever the default
-const dnnl = loadDnnl({ threads: 2 }); // the answer is kept for this module's isolate
-if (setting === undefined) Deno.env.delete("ADADF_DNNL"); // the process's other test modules keep theirs
-else Deno.env.set("ADADF_DNNL", setting);
+const dnnl = loadDnnlAs("on", { threads: 2 }); // this file tests it on, whatever the environment says
 if (dnnl.dnnl === undefined) {
   console.warn(
     `\n*** ${CI ? "FAILING (required under CI)" : "SKIPPED"}: the oneDNN kernels are not tested: ${dnnl.reason} ***\n`,
@@ -335,44 +331,6 @@ Deno.test({
   },
 });
 
-/**
- * [..., M, K] . [..., K, N] in float64, batch dimensions broadcast as numpy does: the reference
- * (TF.js 4.22's cpu backend indexes a partially broadcast batch wrongly).
- */
-function naiveMatMul(a: Float32Array, as: number[], b: Float32Array, bs: number[], ta: boolean, tb: boolean) {
-  const rank = Math.max(as.length, bs.length);
-  const pad = (s: number[]) => [...new Array(rank - s.length).fill(1), ...s];
-  const [pa, pb] = [pad(as), pad(bs)];
-  const m = ta ? pa[rank - 1] : pa[rank - 2], k = ta ? pa[rank - 2] : pa[rank - 1];
-  const n = tb ? pb[rank - 2] : pb[rank - 1];
-  const outer = pa.slice(0, -2).map((d, i) => Math.max(d, pb[i]));
-  const batch = outer.reduce((x, y) => x * y, 1);
-  const out = new Float32Array(batch * m * n);
-  const own = (p: number[], i: number) => {
-    let index = 0, rest = i;
-    for (let d = outer.length - 1, stride = 1; d >= 0; d--) {
-      const pos = rest % outer[d];
-      rest = Math.floor(rest / outer[d]);
-      if (p[d] !== 1) index += pos * stride;
-      stride *= p[d];
-    }
-    return index;
-  };
-  for (let i = 0; i < batch; i++) {
-    const ao = own(pa, i) * m * k, bo = own(pb, i) * k * n;
-    for (let r = 0; r < m; r++) {
-      for (let c = 0; c < n; c++) {
-        let s = 0;
-        for (let j = 0; j < k; j++) {
-          s += a[ao + (ta ? j * m + r : r * k + j)] * b[bo + (tb ? c * k + j : j * n + c)];
-        }
-        out[(i * m + r) * n + c] = s;
-      }
-    }
-  }
-  return out;
-}
-
 Deno.test({
   name: "oneDNN BatchMatMul matches a float64 reference: transposes, batches, broadcast batches, the model's products",
   ignore,
@@ -397,7 +355,7 @@ Deno.test({
         Float32Array.from({ length: shape.reduce((x, y) => x * y) }, () => prng.normal());
       const [av, bv] = [rand(as), rand(bs)];
       const f = () => tf.tidy(() => tf.matMul(tf.tensor(av, as), tf.tensor(bv, bs), ta, tb));
-      const ref = naiveMatMul(av, as, bv, bs, ta, tb);
+      const ref = matMulByLoops(av, as, bv, bs, ta, tb).data;
       const got = await valuesOn("wasm", f);
       const name = `[${as}]${ta ? "^T" : ""} . [${bs}]${tb ? "^T" : ""}`;
       assert.ok(maxRelError(got, ref) < 1e-5, `${name}: relative error ${maxRelError(got, ref)}`);

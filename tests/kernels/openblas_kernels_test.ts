@@ -4,7 +4,7 @@ import { initBackend } from "../../lib/backend/backend.ts";
 import { coretypeFromCpuFlags, loadOpenBlas, nativeKernelsBlas, setBlockFloats } from "../../lib/kernels/mod.ts";
 import { maxPool } from "../../lib/model/layers.ts";
 import { Prng } from "../../lib/util/prng.ts";
-import { maxRelError, withoutDnnl } from "./_compare.ts";
+import { matMulByLoops, maxRelError, withoutDnnl } from "./_compare.ts";
 
 withoutDnnl(); // these test the kernels oneDNN would take over where it is installed
 
@@ -140,44 +140,6 @@ for (const [i, [name, c, block]] of CASES.entries()) {
       }
     },
   });
-}
-
-/**
- * [..., M, K] . [..., K, N] by loops, batch dimensions broadcast as numpy does (the reference:
- * TF.js 4.22's cpu and wasm kernels return wrong values when both batches broadcast).
- */
-function matMulByLoops(av: Float32Array, as: number[], bv: Float32Array, bs: number[], ta: boolean, tb: boolean) {
-  const [ar, ac] = as.slice(-2);
-  const [br, bc] = bs.slice(-2);
-  const [m, k, n] = [ta ? ac : ar, ta ? ar : ac, tb ? br : bc];
-  const aOuter = as.slice(0, -2);
-  const bOuter = bs.slice(0, -2);
-  const rank = Math.max(aOuter.length, bOuter.length);
-  const pad = (d: number[]) => [...Array(rank - d.length).fill(1), ...d];
-  const [pa, pb] = [pad(aOuter), pad(bOuter)];
-  const outer = pa.map((d, i) => Math.max(d, pb[i]));
-  const batch = outer.reduce((p, d) => p * d, 1);
-  const flat = (dims: number[], idx: number[]) => idx.reduce((f, v, i) => f * dims[i] + (dims[i] === 1 ? 0 : v), 0);
-  const out = new Float32Array(batch * m * n);
-  for (let bi = 0; bi < batch; bi++) {
-    const idx: number[] = [];
-    for (let d = outer.length - 1, r = bi; d >= 0; d--) {
-      idx.unshift(r % outer[d]);
-      r = Math.floor(r / outer[d]);
-    }
-    const a0 = flat(pa, idx) * ar * ac;
-    const b0 = flat(pb, idx) * br * bc;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let q = 0; q < k; q++) {
-          sum += av[a0 + (ta ? q * ac + i : i * ac + q)] * bv[b0 + (tb ? j * bc + q : q * bc + j)];
-        }
-        out[(bi * m + i) * n + j] = sum;
-      }
-    }
-  }
-  return { shape: [...outer, m, n], data: out };
 }
 
 Deno.test({
